@@ -1,0 +1,1 @@
+pytest_plugins = ["hospeda.devstack.testing"]

@@ -1,0 +1,261 @@
+"""Every topic of the platform, what travels on it and how it is keyed.
+
+This is the single registry: brokers create topics from it, consumers
+subscribe from it, and the JSON Schemas and AsyncAPI document are generated
+from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hospeda.contracts import audit, billing, dns, identity, notify, ops, provisioning
+from hospeda.contracts.envelope import Payload
+from hospeda.contracts.jobs import JOB_COMMANDS, JOB_EVENTS
+from hospeda.contracts.queries import Query
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A Kafka topic: its name, what its messages are keyed by, and which
+    message types it carries."""
+
+    name: str
+    key: str
+    description: str
+    messages: tuple[type[Payload], ...]
+    producer: str
+
+    @property
+    def dlq(self) -> str:
+        """Where messages of this topic that cannot be handled are parked."""
+        return f"{self.name}.dlq"
+
+
+def _commands(service: str, *messages: type[Payload], key: str, jobs: bool = False) -> Topic:
+    return Topic(
+        name=f"{service}.commands.v1",
+        key=key,
+        description=f"Commands for the {service} service.",
+        messages=(*messages, ops.PipelineProbe, *(JOB_COMMANDS if jobs else ())),
+        producer="gateway and services",
+    )
+
+
+def _jobs(service: str) -> Topic:
+    return Topic(
+        name=f"{service}.job.v1",
+        key="job id",
+        description=f"Lifecycle of the {service} service's durable jobs (live progress).",
+        messages=JOB_EVENTS,
+        producer=service,
+    )
+
+
+def _queries(service: str) -> Topic:
+    return Topic(
+        name=f"{service}.queries.v1",
+        key="company id",
+        description=f"Read-only questions to the {service} service; answers go to the reply-to topic.",
+        messages=(Query,),
+        producer="gateway",
+    )
+
+
+IDENTITY_COMPANY = Topic(
+    "identity.company.v1", "company id", "Companies (tenants).", (identity.CompanyRegistered,), "gateway"
+)
+IDENTITY_USER = Topic(
+    "identity.user.v1",
+    "user id",
+    "People and their memberships.",
+    (
+        identity.UserRegistered,
+        identity.MembershipGranted,
+        identity.MembershipRoleChanged,
+        identity.MembershipRevoked,
+    ),
+    "gateway",
+)
+BILLING_COMMANDS = _commands(
+    "billing",
+    billing.PlaceOrder,
+    billing.PayInvoice,
+    billing.PurchaseAddon,
+    billing.ChangeSubscription,
+    billing.CancelSubscription,
+    billing.RefundInvoice,
+    billing.VoidInvoice,
+    key="company id",
+)
+BILLING_CATALOG = Topic(
+    "billing.catalog.v1",
+    "product code",
+    "Plans and add-ons with current prices: the marketplace.",
+    (billing.CatalogItemPublished, billing.CatalogItemRetired),
+    "billing",
+)
+BILLING_ORDER = Topic("billing.order.v1", "order id", "Orders.", (billing.OrderPlaced,), "billing")
+BILLING_INVOICE = Topic(
+    "billing.invoice.v1",
+    "invoice id",
+    "Invoice lifecycle.",
+    (
+        billing.InvoiceIssued,
+        billing.InvoicePaid,
+        billing.InvoiceOverdue,
+        billing.InvoiceVoided,
+        billing.InvoiceRefunded,
+    ),
+    "billing",
+)
+BILLING_PAYMENT = Topic(
+    "billing.payment.v1",
+    "payment id",
+    "Payments by card and Pix.",
+    (billing.PaymentSucceeded, billing.PaymentFailed, billing.PaymentRefunded),
+    "billing",
+)
+BILLING_SUBSCRIPTION = Topic(
+    "billing.subscription.v1",
+    "subscription id",
+    "Plan and add-on subscriptions.",
+    (
+        billing.SubscriptionActivated,
+        billing.SubscriptionRenewed,
+        billing.SubscriptionChanged,
+        billing.SubscriptionCancelled,
+        billing.SubscriptionSuspended,
+        billing.SubscriptionReactivated,
+        billing.SubscriptionTerminated,
+    ),
+    "billing",
+)
+PROVISIONING_COMMANDS = _commands(
+    "provisioning",
+    provisioning.CreateAccount,
+    provisioning.SuspendAccount,
+    provisioning.UnsuspendAccount,
+    provisioning.TerminateAccount,
+    provisioning.ChangePackage,
+    provisioning.ResetPassword,
+    provisioning.EnableAddon,
+    provisioning.DisableAddon,
+    provisioning.ChangeAddon,
+    key="service id (job commands: job id)",
+    jobs=True,
+)
+PROVISIONING_JOB = _jobs("provisioning")
+PROVISIONING_SERVICE = Topic(
+    "provisioning.service.v1",
+    "service id",
+    "State of hosting accounts and their add-ons.",
+    (
+        provisioning.ServiceActivated,
+        provisioning.ServiceSuspended,
+        provisioning.ServiceUnsuspended,
+        provisioning.ServiceTerminated,
+        provisioning.ServiceProvisioningFailed,
+        provisioning.ServicePackageChanged,
+        provisioning.AddonEnabled,
+        provisioning.AddonDisabled,
+        provisioning.AddonChanged,
+    ),
+    "provisioning",
+)
+DNS_COMMANDS = _commands(
+    "dns",
+    dns.CreateZone,
+    dns.DeleteZone,
+    dns.CreateRecord,
+    dns.UpdateRecord,
+    dns.DeleteRecord,
+    dns.CheckDelegation,
+    key="domain (job commands: job id)",
+    jobs=True,
+)
+DNS_JOB = _jobs("dns")
+DNS_ZONE = Topic(
+    "dns.zone.v1",
+    "domain",
+    "Zones, records and nameserver delegation.",
+    (
+        dns.ZoneCreated,
+        dns.ZoneDeleted,
+        dns.RecordCreated,
+        dns.RecordUpdated,
+        dns.RecordDeleted,
+        dns.DelegationPending,
+        dns.DelegationVerified,
+        dns.DelegationFailed,
+        dns.DelegationLost,
+    ),
+    "dns",
+)
+NOTIFY_COMMANDS = _commands("notify", notify.SendNotification, key="notification id", jobs=True)
+NOTIFY_JOB = _jobs("notify")
+NOTIFY_NOTIFICATION = Topic(
+    "notify.notification.v1",
+    "notification id",
+    "Delivery results.",
+    (notify.NotificationSent, notify.NotificationFailed),
+    "notify",
+)
+AUDIT_RECORDS = Topic(
+    "audit.records.v1",
+    "company id (`platform` for platform-wide actions)",
+    "Explicit audit entries from the gateway and services.",
+    (audit.AuditRecord,),
+    "gateway and services",
+)
+OPS_ALERT = Topic(
+    "ops.alert.v1", "source service", "Alerts for operators.", (ops.OperatorAlertRaised,), "any service"
+)
+OPS_PROBE = Topic(
+    "ops.probe.v1",
+    "probe id",
+    "Completed pipeline probes (the platform's end-to-end self test).",
+    (ops.PipelineProbeCompleted,),
+    "notify",
+)
+
+QUERY_TOPICS: dict[str, Topic] = {
+    service: _queries(service) for service in ("billing", "provisioning", "dns", "notify", "audit")
+}
+
+TOPICS: tuple[Topic, ...] = (
+    IDENTITY_COMPANY,
+    IDENTITY_USER,
+    BILLING_COMMANDS,
+    BILLING_CATALOG,
+    BILLING_ORDER,
+    BILLING_INVOICE,
+    BILLING_PAYMENT,
+    BILLING_SUBSCRIPTION,
+    PROVISIONING_COMMANDS,
+    PROVISIONING_JOB,
+    PROVISIONING_SERVICE,
+    DNS_COMMANDS,
+    DNS_JOB,
+    DNS_ZONE,
+    NOTIFY_COMMANDS,
+    NOTIFY_JOB,
+    NOTIFY_NOTIFICATION,
+    AUDIT_RECORDS,
+    OPS_ALERT,
+    OPS_PROBE,
+    *QUERY_TOPICS.values(),
+)
+"""Every topic, in documentation order."""
+
+TOPICS_BY_NAME: dict[str, Topic] = {topic.name: topic for topic in TOPICS}
+
+
+def topic(name: str) -> Topic:
+    """The registered topic called ``name`` (KeyError names the unknown topic)."""
+    return TOPICS_BY_NAME[name]
+
+
+def job_topic(service: str) -> Topic:
+    """The job-event topic of ``service``."""
+    return TOPICS_BY_NAME[f"{service}.job.v1"]

@@ -1,0 +1,160 @@
+"""Async database access: one engine per service, one place that commits.
+
+``Database.transaction()`` is the unit of work: it yields a session, and on
+leaving the block writes the buffered outbox and inbox rows and commits — or
+rolls everything back if the block raised. Nothing else commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+# SQLModel nudges every ``execute`` towards ``exec``; the runtime runs Core
+# INSERT/UPDATE/DELETE statements on purpose, where ``exec`` does not apply.
+warnings.filterwarnings("ignore", message=r"\s*🚨 You probably want to use `session.exec", category=DeprecationWarning)
+
+BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware
+    (SQLite has no time zones; PostgreSQL uses ``timestamptz``)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+"""JSON everywhere, JSONB on PostgreSQL."""
+
+
+def async_url(url: str) -> str:
+    """Accept plain ``postgresql://`` and ``sqlite:///`` URLs and pick the async driver."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+class Database:
+    """A service's database: engine, sessions and the unit of work."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = async_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.is_postgres = self.url.startswith("postgresql")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_postgres:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        if self.is_sqlite:
+            kwargs.update(connect_args={"timeout": 30})
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _tune_sqlite(self.engine)
+        self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._before_commit: list[BeforeCommit] = []
+        self._after_commit: list[Callable[[AsyncSession], None]] = []
+
+    def before_commit(self, hook: BeforeCommit) -> None:
+        """Run ``hook`` inside every transaction just before it commits (used
+        to write buffered outbox/inbox rows in one statement)."""
+        self._before_commit.append(hook)
+
+    def after_commit(self, hook: Callable[[AsyncSession], None]) -> None:
+        """Call ``hook`` after every successful commit (used to wake the relay)."""
+        self._after_commit.append(hook)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """The unit of work: commit on success, roll back on any exception."""
+        async with self.sessions() as session:
+            async with session.begin():
+                yield session
+                for hook in self._before_commit:
+                    await hook(session)
+            for after in self._after_commit:
+                after(session)
+
+    async def advisory_xact_lock(self, session: AsyncSession, key: int, *, wait: bool = True) -> bool:
+        """Serialise a critical section across processes for the rest of the
+        transaction. PostgreSQL advisory lock; SQLite already serialises writers
+        (transactions begin IMMEDIATE), so it is always granted there."""
+        if not self.is_postgres:
+            return True
+        if wait:
+            await session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+            return True
+        result = await session.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key})
+        return bool(result.scalar())
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    # pysqlite's own transaction handling begins lazily and can deadlock two
+    # writers; take the write lock at BEGIN instead and let busy_timeout queue us.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def stable_lock_key(name: str) -> int:
+    """A stable signed 64-bit key for ``pg_advisory_lock`` from a name."""
+    import hashlib
+
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def retry_on_disconnect(operation: Callable[[], Awaitable[Any]], *, attempts: int = 5) -> Any:
+    """Retry ``operation`` when the database connection drops (not on other errors)."""
+    delay = 0.2
+    for attempt in range(1, attempts + 1):
+        try:
+            return await operation()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError):
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    return None

@@ -1,0 +1,151 @@
+"""The pieces every service process is made of, started and stopped in order.
+
+A service's ``app.py`` builds a ``ServiceRuntime`` from its settings and
+router (its composition root); ``python -m hospeda.<service>`` runs it until
+SIGINT/SIGTERM. Tests build the same runtime and start it in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from hospeda.runtime.broker import ensure_topics, make_broker, make_producer
+from hospeda.runtime.db import Database
+from hospeda.runtime.jobs import JobEngine, JobWorker
+from hospeda.runtime.messaging import MessageConsumer, MessageRouter
+from hospeda.runtime.migrate import MigrationSet, upgrade
+from hospeda.runtime.outbox import OutboxRelay
+from hospeda.runtime.settings import ServiceSettings
+from hospeda.runtime.telemetry import setup_logging, setup_tracing
+
+log = logging.getLogger(__name__)
+
+Background = Callable[[], Awaitable[None]]
+
+
+class ServiceRuntime:
+    """Database, Kafka clients, outbox relay, consumers, job workers and
+    background loops of one service process."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        router: MessageRouter,
+        migrations: Sequence[MigrationSet] = (),
+        consumer_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.service = settings.service_name
+        setup_logging(self.service, level=settings.log_level, json_lines=settings.log_json)
+        setup_tracing(self.service, instance_id=settings.instance_id, otlp_endpoint=settings.otlp_endpoint)
+        self.db = Database(settings.database_url)
+        self.migrations = tuple(migrations)
+        self.producer = make_producer(settings)
+        self.broker = make_broker(settings)
+        self.relay = OutboxRelay(self.db, self.producer, service=self.service)
+        self.router = router
+        self.consumer = MessageConsumer(
+            router=router,
+            db=self.db,
+            broker=self.broker,
+            producer=self.producer,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            **(consumer_options or {}),
+        )
+        self.workers: list[JobWorker] = []
+        self._background: list[tuple[str, Background]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
+
+    def jobs(self, engine: JobEngine, **worker_options: Any) -> JobWorker:
+        """Run a worker for ``engine`` in this process."""
+        worker = engine.worker(worker_id=f"{self.settings.instance_id}-{len(self.workers)}", **worker_options)
+        self.workers.append(worker)
+        return worker
+
+    def background(self, name: str, loop: Background) -> None:
+        """Run ``loop`` (a coroutine function that runs until cancelled) while
+        the service runs; it is restarted with backoff if it crashes."""
+        self._background.append((name, loop))
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        await upgrade(self.db, *self.migrations)
+        await ensure_topics(
+            self.settings.kafka_bootstrap_servers,
+            partitions=self.settings.topic_partitions,
+            replication=self.settings.topic_replication,
+        )
+        await self.producer.start()
+        self.consumer.subscribe()
+        await self.broker.start()
+        self.relay.start()
+        for worker in self.workers:
+            worker.start()
+        self._tasks = [asyncio.create_task(_supervise(name, loop), name=name) for name, loop in self._background]
+        self._started = True
+        log.info("%s started", self.service)
+
+    async def stop(self) -> None:
+        if not self._started:
+            return
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*(worker.stop() for worker in self.workers))
+        await self.broker.stop()
+        await self.relay.stop()
+        await self.producer.stop()
+        await self.db.dispose()
+        self._started = False
+        log.info("%s stopped", self.service)
+
+    async def run_forever(self) -> None:
+        """Start, wait for SIGINT or SIGTERM, stop cleanly."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+
+async def _supervise(name: str, loop: Background) -> None:
+    failures = 0
+    while True:
+        try:
+            await loop()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            failures += 1
+            log.exception("background loop %s crashed; restarting", name)
+            await asyncio.sleep(min(2**failures, 60))
+
+
+def run(runtime_factory: Callable[[], ServiceRuntime]) -> None:
+    """Entry point of ``python -m hospeda.<service>``."""
+    try:
+        import uvloop
+
+        runner: Callable[[Any], Any] = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency; keep the fallback honest
+        runner = asyncio.run
+
+    async def main() -> None:
+        await runtime_factory().run_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        runner(main())

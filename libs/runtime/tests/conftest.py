@@ -1,0 +1,3 @@
+from rtkit import producer
+
+__all__ = ["producer"]
