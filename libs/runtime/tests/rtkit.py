@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -65,7 +66,9 @@ def audit_router() -> MessageRouter:
 
 
 def audit_message(action: str = "test.action", **fields: Any) -> Envelope[AuditRecord]:
-    return Envelope.of(AuditRecord(action=action, entity="thing", **fields), actor=Actor.system("test"))
+    return Envelope.of(
+        AuditRecord(action=action, entity="thing", **fields), actor=Actor.system("test")
+    )
 
 
 async def create_effects(db: Database) -> None:
@@ -80,18 +83,27 @@ async def effects(db: Database) -> list[Effect]:
 
 @pytest.fixture
 async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    client = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=False)
+    client = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=False
+    )
     await client.start()
     yield client
     await client.stop()
 
 
-async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 15.0) -> list[Any]:
+async def read_topic(
+    bootstrap: str, topic: str, *, expect: int, timeout: float = 15.0
+) -> list[Any]:
     """Read ``expect`` records of ``topic`` from its start (or fail after ``timeout``)."""
     import asyncio
 
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     records: list[Any] = []
     try:
@@ -103,3 +115,44 @@ async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float 
     finally:
         await consumer.stop()
     return records
+
+
+class Execution(EffectBase, table=True):
+    """One row per time a job's handler ran to its end."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: UUID
+    worker: str
+
+
+def job_engine_for_tests(
+    db: Database, *, worker_label: str = "in-process", slow_seconds: float = 0.0, clock: Any = None
+) -> Any:
+    """An engine with the job kinds the multi-process tests use."""
+    from hospeda.contracts.topics import job_topic
+    from hospeda.runtime.jobs import JobContext, JobEngine, RetryPolicy
+
+    engine = JobEngine(db, service="rtsvc", job_topic=job_topic("provisioning"), clock=clock)
+
+    @engine.kind(
+        "record",
+        queue="test",
+        policy=RetryPolicy(max_attempts=3, base_delay=timedelta(milliseconds=100)),
+    )
+    async def record(ctx: JobContext) -> None:
+        async with ctx.transaction() as session:
+            session.add(Execution(job_id=ctx.job.id, worker=worker_label))
+
+    @engine.kind(
+        "slow",
+        queue="test",
+        policy=RetryPolicy(max_attempts=3, base_delay=timedelta(milliseconds=100)),
+    )
+    async def slow(ctx: JobContext) -> None:
+        import asyncio
+
+        await ctx.step("wait", lambda: asyncio.sleep(slow_seconds))
+        async with ctx.transaction() as session:
+            session.add(Execution(job_id=ctx.job.id, worker=worker_label))
+
+    return engine

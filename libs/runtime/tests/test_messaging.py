@@ -40,7 +40,9 @@ async def test_outbox_messages_reach_the_consumer_once_each(runtime: ServiceRunt
     assert runtime.relay.published == len(sent)
 
 
-async def test_a_redelivered_message_is_a_no_op(runtime: ServiceRuntime, producer: AIOKafkaProducer) -> None:
+async def test_a_redelivered_message_is_a_no_op(
+    runtime: ServiceRuntime, producer: AIOKafkaProducer
+) -> None:
     message = audit_message("once")
     for _ in range(3):
         await producer.send_and_wait(AUDIT_RECORDS.name, encode(message), key=b"k")
@@ -65,7 +67,12 @@ async def test_unreadable_messages_go_to_the_dlq_and_the_next_one_is_processed(
     unknown = {**audit_message("y").model_dump(mode="json"), "type": "no.such.type"}
     import json
 
-    poison = [b"\xff not json", json.dumps(unknown).encode(), json.dumps(bad_payload).encode(), None]
+    poison = [
+        b"\xff not json",
+        json.dumps(unknown).encode(),
+        json.dumps(bad_payload).encode(),
+        None,
+    ]
     for value in poison:
         await producer.send_and_wait(AUDIT_RECORDS.name, value, key=b"k")
     explode = audit_message("explode")
@@ -96,7 +103,9 @@ async def test_a_failing_message_in_a_batch_does_not_hold_back_the_others(
 ) -> None:
     messages = [audit_message(f"m.{i}") for i in range(20)]
     messages.insert(10, audit_message("bug"))
-    await asyncio.gather(*[await producer.send(AUDIT_RECORDS.name, encode(m), key=b"k") for m in messages])
+    await asyncio.gather(
+        *[await producer.send(AUDIT_RECORDS.name, encode(m), key=b"k") for m in messages]
+    )
 
     async def twenty() -> bool:
         return len(await effects(runtime.db)) == 20

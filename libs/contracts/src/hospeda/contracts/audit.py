@@ -23,7 +23,9 @@ class AuditRecord(Payload):
     """
 
     TYPE: ClassVar[str] = "audit.record"
-    action: str = Field(min_length=1, max_length=100, description="e.g. `user.login`, `invoice.refund`.")
+    action: str = Field(
+        min_length=1, max_length=100, description="e.g. `user.login`, `invoice.refund`."
+    )
     entity: str = Field(min_length=1, max_length=100, description="e.g. `invoice`.")
     entity_id: str | None = Field(default=None, max_length=200)
     before: dict[str, Any] | None = None

@@ -355,4 +355,3 @@ class SubscriptionTerminated(Payload):
     TYPE: ClassVar[str] = "billing.subscription.terminated"
     subscription_id: UUID
     reason: str
-

@@ -32,7 +32,9 @@ class RecordSpec(Contract):
     """A DNS record as a customer asks for it."""
 
     type: RecordType
-    name: str = Field(description="`@` for the apex, or a name relative to the zone.", max_length=253)
+    name: str = Field(
+        description="`@` for the apex, or a name relative to the zone.", max_length=253
+    )
     content: str = Field(max_length=4096)
     ttl: int = Field(default=3600, description="Seconds; 1 means automatic.")
     priority: int | None = Field(default=None, ge=0, le=65535)

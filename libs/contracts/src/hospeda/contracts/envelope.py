@@ -8,6 +8,7 @@ and the payload for the business facts.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -43,7 +44,9 @@ def _require_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[
     datetime,
     AfterValidator(_require_utc),
-    PlainSerializer(lambda v: v.astimezone(UTC).isoformat().replace("+00:00", "Z"), return_type=str),
+    PlainSerializer(
+        lambda v: v.astimezone(UTC).isoformat().replace("+00:00", "Z"), return_type=str
+    ),
 ]
 """A timezone-aware instant, normalised to UTC and written with a trailing ``Z``."""
 
@@ -112,7 +115,8 @@ class Envelope(Contract, Generic[P]):
     version: int = Field(default=1, ge=1, description="Version of the payload schema.")
     occurred_at: UtcDatetime = Field(default_factory=utcnow, description="When it happened (UTC).")
     company_id: UUID | None = Field(
-        default=None, description="The tenant this message belongs to; absent for platform-wide facts."
+        default=None,
+        description="The tenant this message belongs to; absent for platform-wide facts.",
     )
     actor: Actor = Field(description="Who caused it.")
     ip: IpAddress | None = Field(default=None, description="Client IP, where a person acted.")
@@ -141,16 +145,25 @@ class Envelope(Contract, Generic[P]):
         if cause is not None:
             correlation_id = correlation_id or cause.correlation_id
             causation_id = causation_id or cause.id
-        return Envelope[type(payload)](  # type: ignore[misc]
+        return envelope_class(type(payload))(
             type=payload.TYPE,
             version=payload.VERSION,
-            company_id=company_id if company_id is not None else (cause.company_id if cause else None),
+            company_id=company_id
+            if company_id is not None
+            else (cause.company_id if cause else None),
             actor=actor,
             ip=ip,
             correlation_id=correlation_id or new_id(),
             causation_id=causation_id,
             payload=payload,
         )
+
+
+@functools.cache
+def envelope_class(payload_class: type[P]) -> type[Envelope[P]]:
+    """The envelope model specialised for one payload class (cached: building a
+    parametrised pydantic model is expensive)."""
+    return Envelope[payload_class]  # type: ignore[valid-type]
 
 
 class Money(Contract):

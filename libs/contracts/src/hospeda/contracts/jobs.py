@@ -21,7 +21,9 @@ class JobEvent(Payload):
     job_id: UUID
     queue: str = Field(description="`provision`, `dns`, `email` …")
     kind: str = Field(description="What the job does, e.g. `create-account`.")
-    key: str | None = Field(default=None, description="Ordering key: jobs with one key run in order.")
+    key: str | None = Field(
+        default=None, description="Ordering key: jobs with one key run in order."
+    )
 
 
 class JobQueued(JobEvent):

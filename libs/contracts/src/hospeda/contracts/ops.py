@@ -36,6 +36,9 @@ class ProbeHop(Contract):
 
     service: str
     at: UtcDatetime
+    trace_id: str | None = Field(
+        default=None, description="The trace id the service saw (32 hex digits)."
+    )
 
 
 class PipelineProbe(Payload):

@@ -25,7 +25,9 @@ class Query(Payload):
 class QueryError(Contract):
     """Why a query could not be answered, in words an API client can show."""
 
-    code: str = Field(description="`not_found`, `invalid`, `forbidden`, `unknown_query`, `internal`.")
+    code: str = Field(
+        description="`not_found`, `invalid`, `forbidden`, `unknown_query`, `internal`."
+    )
     message: str
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hospeda.contracts.envelope import Envelope, Payload
+from hospeda.contracts.envelope import Envelope, Payload, envelope_class
 from hospeda.contracts.queries import QueryReply
 from hospeda.contracts.topics import TOPICS
 
@@ -29,11 +29,6 @@ def _collect() -> dict[str, type[Payload]]:
 
 MESSAGE_TYPES: dict[str, type[Payload]] = _collect()
 """Every message type, by its ``type`` string."""
-
-
-def envelope_class(payload_class: type[Payload]) -> type[Envelope[Any]]:
-    """The envelope model specialised for one payload class."""
-    return Envelope[payload_class]  # type: ignore[valid-type]
 
 
 def encode(envelope: Envelope[Any]) -> bytes:

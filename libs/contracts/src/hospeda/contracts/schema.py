@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from hospeda.contracts.envelope import Payload
-from hospeda.contracts.registry import MESSAGE_TYPES, envelope_class
+from hospeda.contracts.envelope import Payload, envelope_class
+from hospeda.contracts.registry import MESSAGE_TYPES
 from hospeda.contracts.topics import TOPICS
 
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas"
@@ -30,7 +30,11 @@ def schema_file_name(payload: type[Payload]) -> str:
 
 def _pin_discriminator(schema: dict[str, Any], payload: type[Payload]) -> dict[str, Any]:
     props = schema["properties"]
-    props["type"] = {"const": payload.TYPE, "type": "string", "description": props["type"].get("description", "")}
+    props["type"] = {
+        "const": payload.TYPE,
+        "type": "string",
+        "description": props["type"].get("description", ""),
+    }
     props["version"] = {"const": payload.VERSION, "type": "integer"}
     schema["title"] = payload.__name__
     schema["description"] = (payload.__doc__ or "").strip()
@@ -54,7 +58,9 @@ def asyncapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = defs.get("$defs", {})
     messages: dict[str, Any] = {}
     for payload in payloads:
-        env_name = envelope_class(payload).__name__.replace("[", "_").replace("]", "").replace(".", "_")
+        env_name = (
+            envelope_class(payload).__name__.replace("[", "_").replace("]", "").replace(".", "_")
+        )
         source = schemas.pop(_schema_key(schemas, payload), None)
         if source is None:
             raise RuntimeError(f"no schema generated for {payload.TYPE}")
@@ -190,7 +196,10 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def expected_files() -> dict[str, str]:
     """File name → content for everything generated."""
     files = {
-        f"messages/{schema_file_name(p)}": json.dumps(message_schema(p), indent=2, ensure_ascii=False) + "\n"
+        f"messages/{schema_file_name(p)}": json.dumps(
+            message_schema(p), indent=2, ensure_ascii=False
+        )
+        + "\n"
         for p in MESSAGE_TYPES.values()
     }
     files[ASYNCAPI_FILE] = json.dumps(asyncapi_document(), indent=2, ensure_ascii=False) + "\n"
@@ -214,7 +223,9 @@ def check(schema_dir: Path = SCHEMA_DIR) -> list[str]:
             problems.append(f"{name}: stale (run `make contracts`)")
     committed_messages = {f"messages/{p.name}" for p in (schema_dir / "messages").glob("*.json")}
     for name in sorted(committed_messages - expected.keys()):
-        problems.append(f"{name}: a published message disappeared — keep it, publish a new version beside it")
+        problems.append(
+            f"{name}: a published message disappeared — keep it, publish a new version beside it"
+        )
     return problems
 
 

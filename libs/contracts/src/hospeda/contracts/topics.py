@@ -63,7 +63,11 @@ def _queries(service: str) -> Topic:
 
 
 IDENTITY_COMPANY = Topic(
-    "identity.company.v1", "company id", "Companies (tenants).", (identity.CompanyRegistered,), "gateway"
+    "identity.company.v1",
+    "company id",
+    "Companies (tenants).",
+    (identity.CompanyRegistered,),
+    "gateway",
 )
 IDENTITY_USER = Topic(
     "identity.user.v1",
@@ -209,7 +213,11 @@ AUDIT_RECORDS = Topic(
     "gateway and services",
 )
 OPS_ALERT = Topic(
-    "ops.alert.v1", "source service", "Alerts for operators.", (ops.OperatorAlertRaised,), "any service"
+    "ops.alert.v1",
+    "source service",
+    "Alerts for operators.",
+    (ops.OperatorAlertRaised,),
+    "any service",
 )
 OPS_PROBE = Topic(
     "ops.probe.v1",

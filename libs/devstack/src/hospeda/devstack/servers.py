@@ -25,13 +25,17 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def wait_for_port(host: str, port: int, *, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    host: str, port: int, *, timeout: float, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if port_open(host, port):
             return
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process {process.args!r} exited with {process.returncode} before listening")
+            raise RuntimeError(
+                f"process {process.args!r} exited with {process.returncode} before listening"
+            )
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
 
@@ -67,8 +71,16 @@ def start_broker(port: int | None = None, *, log_file: Path | None = None) -> Se
     address = f"tcp://127.0.0.1:{port}"
     output = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - the child owns it
     process = subprocess.Popen(
-        [tansu_binary(), "broker", "--listener-url", address, "--advertised-listener-url", address,
-         "--storage-engine", "memory://tansu/"],
+        [
+            tansu_binary(),
+            "broker",
+            "--listener-url",
+            address,
+            "--advertised-listener-url",
+            address,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
         stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -88,8 +100,19 @@ def start_redis(port: int | None = None, *, workdir: Path) -> Server:
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
+        [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -66,7 +66,7 @@ async def redis_url(_redis_server: str) -> AsyncIterator[str]:
     client = redis.from_url(_redis_server)
     await client.flushdb()
     await client.aclose()
-    yield _redis_server
+    return _redis_server
 
 
 DatabaseFactory = Callable[[str], Awaitable[str]]
@@ -86,7 +86,11 @@ async def make_database_url(tmp_path: Path) -> AsyncIterator[DatabaseFactory]:
             await conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
         await engine.dispose()
         created.append(database)
-        return make_url(async_url(admin_url)).set(database=database).render_as_string(hide_password=False)
+        return (
+            make_url(async_url(admin_url))
+            .set(database=database)
+            .render_as_string(hide_password=False)
+        )
 
     yield make
     if admin_url and created:

@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
+from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -17,7 +19,8 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry import trace
 
-from hospeda.contracts import TOPICS
+from hospeda.contracts import TOPICS, Envelope, Topic, encode
+from hospeda.runtime.outbox import message_headers, topic_name
 from hospeda.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -55,7 +58,9 @@ async def ensure_topics(bootstrap_servers: str, *, partitions: int, replication:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(name, partitions, replication) for name in names if name not in existing]
+        missing = [
+            NewTopic(name, partitions, replication) for name in names if name not in existing
+        ]
         if missing:
             response = await admin.create_topics(missing)
             for topic_name, code, *_ in getattr(response, "topic_errors", ()):
@@ -63,3 +68,24 @@ async def ensure_topics(bootstrap_servers: str, *, partitions: int, replication:
                     log.warning("could not create topic %s (error %s)", topic_name, code)
     finally:
         await admin.close()
+
+
+async def publish(
+    producer: AIOKafkaProducer,
+    envelope: Envelope[Any],
+    *,
+    topic: Topic | str,
+    key: str | UUID | None,
+    extra_headers: list[tuple[str, bytes]] | None = None,
+) -> None:
+    """Publish one message now and wait for the broker's acknowledgement.
+
+    For messages that announce no state change of the sender (commands from
+    the gateway, query replies); state changes go through the outbox."""
+    headers = [(k, v.encode()) for k, v in message_headers(envelope)] + (extra_headers or [])
+    await producer.send_and_wait(
+        topic_name(topic),
+        encode(envelope),
+        key=str(key).encode() if key is not None else None,
+        headers=headers,
+    )

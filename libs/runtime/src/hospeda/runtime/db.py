@@ -7,50 +7,25 @@ rolls everything back if the block raised. Nothing else commits.
 
 from __future__ import annotations
 
-import asyncio
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hospeda.runtime import outbox
+
 # SQLModel nudges every ``execute`` towards ``exec``; the runtime runs Core
 # INSERT/UPDATE/DELETE statements on purpose, where ``exec`` does not apply.
-warnings.filterwarnings("ignore", message=r"\s*🚨 You probably want to use `session.exec", category=DeprecationWarning)
+warnings.filterwarnings(
+    "ignore", message=r"\s*🚨 You probably want to use `session.exec", category=DeprecationWarning
+)
 
 BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
-
-
-class UtcDateTime(sa.TypeDecorator[datetime]):
-    """A timestamp stored in UTC and always read back timezone-aware
-    (SQLite has no time zones; PostgreSQL uses ``timestamptz``)."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-"""JSON everywhere, JSONB on PostgreSQL."""
 
 
 def async_url(url: str) -> str:
@@ -85,12 +60,12 @@ class Database:
         self._after_commit: list[Callable[[AsyncSession], None]] = []
 
     def before_commit(self, hook: BeforeCommit) -> None:
-        """Run ``hook`` inside every transaction just before it commits (used
-        to write buffered outbox/inbox rows in one statement)."""
+        """Run ``hook`` inside every transaction just before it commits."""
         self._before_commit.append(hook)
 
     def after_commit(self, hook: Callable[[AsyncSession], None]) -> None:
-        """Call ``hook`` after every successful commit (used to wake the relay)."""
+        """Call ``hook`` after every successful commit (used to wake the relay
+        and job workers)."""
         self._after_commit.append(hook)
 
     @asynccontextmanager
@@ -99,12 +74,15 @@ class Database:
         async with self.sessions() as session:
             async with session.begin():
                 yield session
+                await outbox.write_pending(session)
                 for hook in self._before_commit:
                     await hook(session)
             for after in self._after_commit:
                 after(session)
 
-    async def advisory_xact_lock(self, session: AsyncSession, key: int, *, wait: bool = True) -> bool:
+    async def advisory_xact_lock(
+        self, session: AsyncSession, key: int, *, wait: bool = True
+    ) -> bool:
         """Serialise a critical section across processes for the rest of the
         transaction. PostgreSQL advisory lock; SQLite already serialises writers
         (transactions begin IMMEDIATE), so it is always granted there."""
@@ -144,17 +122,3 @@ def stable_lock_key(name: str) -> int:
 
     digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
-
-
-async def retry_on_disconnect(operation: Callable[[], Awaitable[Any]], *, attempts: int = 5) -> Any:
-    """Retry ``operation`` when the database connection drops (not on other errors)."""
-    delay = 0.2
-    for attempt in range(1, attempts + 1):
-        try:
-            return await operation()
-        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError):
-            if attempt == attempts:
-                raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-    return None

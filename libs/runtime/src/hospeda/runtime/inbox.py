@@ -32,7 +32,9 @@ async def claim(session: AsyncSession, consumer: str, message_ids: Iterable[UUID
     return set(result.scalars().all())
 
 
-async def prune(session: AsyncSession, *, older_than: timedelta, now: datetime | None = None) -> int:
+async def prune(
+    session: AsyncSession, *, older_than: timedelta, now: datetime | None = None
+) -> int:
     """Forget processed ids older than the redelivery window."""
     cutoff = (now or utcnow()) - older_than
     result = await session.execute(sa.delete(_table).where(_table.c.processed_at < cutoff))

@@ -28,7 +28,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -60,6 +60,7 @@ from hospeda.runtime.clock import Clock, SystemClock
 from hospeda.runtime.db import Database, stable_lock_key
 from hospeda.runtime.errors import NotFound, PermanentError
 from hospeda.runtime.models import Job, JobLog
+from hospeda.runtime.types import UtcDateTime
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hospeda.runtime.jobs")
@@ -69,6 +70,10 @@ _log = JobLog.__table__  # type: ignore[attr-defined]
 
 BLOCKING_STATES = ("queued", "running", "failed")
 """States of an earlier job that make later jobs of the same key wait."""
+
+UNFINISHED = sa.text("job.state IN ('queued', 'running')")
+"""Written as a literal (not a bound parameter) so PostgreSQL can prove it
+matches the partial index ``ix_job_ready`` and never scans finished jobs."""
 
 
 class JobState(StrEnum):
@@ -167,7 +172,12 @@ class JobContext:
         failure is logged and announced. ``action``'s result must be JSON."""
         if name in self.job.steps_done:
             return self.job.steps_done[name]
-        await self._record(name, "started", f"{name}: started", JobStepStarted(**self._event_base(), step=name, attempt=self.attempt))
+        await self._record(
+            name,
+            "started",
+            f"{name}: started",
+            JobStepStarted(**self._event_base(), step=name, attempt=self.attempt),
+        )
         started = time.monotonic()
         try:
             result = await action()
@@ -193,7 +203,9 @@ class JobContext:
             name,
             "succeeded",
             f"{name}: done in {duration_ms} ms",
-            JobStepSucceeded(**self._event_base(), step=name, attempt=self.attempt, duration_ms=duration_ms),
+            JobStepSucceeded(
+                **self._event_base(), step=name, attempt=self.attempt, duration_ms=duration_ms
+            ),
             steps_done=self.job.steps_done,
         )
         return result
@@ -220,7 +232,12 @@ class JobContext:
         return self.engine._envelope(payload, self.job)
 
     def _event_base(self) -> dict[str, Any]:
-        return {"job_id": self.job.id, "queue": self.job.queue, "kind": self.job.kind, "key": self.job.key}
+        return {
+            "job_id": self.job.id,
+            "queue": self.job.queue,
+            "kind": self.job.kind,
+            "key": self.job.key,
+        }
 
     async def _record(
         self,
@@ -236,13 +253,29 @@ class JobContext:
             await engine._fence(session, self.job, steps_done=steps_done)
             await session.execute(
                 sa.insert(_log),
-                [{"job_id": self.job.id, "at": engine.clock.now(), "attempt": self.attempt, "step": step, "status": status, "message": message[:4000]}],
+                [
+                    {
+                        "job_id": self.job.id,
+                        "at": engine.clock.now(),
+                        "attempt": self.attempt,
+                        "step": step,
+                        "status": status,
+                        "message": message[:4000],
+                    }
+                ],
             )
             if event is not None and engine.emit_events:
-                outbox.add(session, engine._envelope(event, self.job), topic=engine.job_topic, key=self.job.id)
+                outbox.add(
+                    session,
+                    engine._envelope(event, self.job),
+                    topic=engine.job_topic,
+                    key=self.job.id,
+                )
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "unknown error"
     text = str(exc) or type(exc).__name__
     return text if isinstance(exc, PermanentError) else f"{type(exc).__name__}: {text}"[:2000]
 
@@ -352,7 +385,17 @@ class JobEngine:
         when a job with the same ``dedupe_key`` already exists."""
         ids = await self.enqueue_many(
             session,
-            [NewJob(kind, payload, key=key, target=target, dedupe_key=dedupe_key, company_id=company_id, run_at=run_at)],
+            [
+                NewJob(
+                    kind,
+                    payload,
+                    key=key,
+                    target=target,
+                    dedupe_key=dedupe_key,
+                    company_id=company_id,
+                    run_at=run_at,
+                )
+            ],
             cause=cause,
         )
         return ids[0] if ids else None
@@ -365,7 +408,7 @@ class JobEngine:
         now = self.clock.now()
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for job in jobs:
             spec = self.kinds.get(job.kind)
             if spec is None:
@@ -384,7 +427,9 @@ class JobEngine:
                     "max_attempts": spec.policy.max_attempts,
                     "run_at": job.run_at or now,
                     "steps_done": {},
-                    "company_id": job.company_id if job.company_id is not None else (cause.company_id if cause else None),
+                    "company_id": job.company_id
+                    if job.company_id is not None
+                    else (cause.company_id if cause else None),
                     "correlation_id": cause.correlation_id if cause else new_id(),
                     "causation_id": cause.id if cause else None,
                     "trace_context": carrier,
@@ -402,10 +447,19 @@ class JobEngine:
         if self.emit_events:
             for row in new_rows:
                 event = JobQueued(
-                    job_id=row["id"], queue=row["queue"], kind=row["kind"], key=row["key"],
-                    max_attempts=row["max_attempts"], run_at=row["run_at"],
+                    job_id=row["id"],
+                    queue=row["queue"],
+                    kind=row["kind"],
+                    key=row["key"],
+                    max_attempts=row["max_attempts"],
+                    run_at=row["run_at"],
                 )
-                outbox.add(session, self._envelope_from_row(event, row), topic=self.job_topic, key=row["id"])
+                outbox.add(
+                    session,
+                    self._envelope_from_row(event, row),
+                    topic=self.job_topic,
+                    key=row["id"],
+                )
         if new_rows:
             session.info["hospeda.jobs.enqueued"] = True
         return [row["id"] for row in new_rows]
@@ -425,17 +479,32 @@ class JobEngine:
         await session.execute(
             sa.update(_job)
             .where(_job.c.seq == row.seq)
-            .values(state=JobState.QUEUED.value, attempts=0, run_at=now, updated_at=now, finished_at=None)
+            .values(
+                state=JobState.QUEUED.value,
+                attempts=0,
+                run_at=now,
+                updated_at=now,
+                finished_at=None,
+            )
         )
-        await self._operator_note(session, row, f"retried by operator ({actor.kind}:{actor.id})",
-                                  JobRetriedByOperator(job_id=row.id, queue=row.queue, kind=row.kind, key=row.key), actor)
+        await self._operator_note(
+            session,
+            row,
+            f"retried by operator ({actor.kind}:{actor.id})",
+            JobRetriedByOperator(job_id=row.id, queue=row.queue, kind=row.kind, key=row.key),
+            actor,
+        )
         session.info["hospeda.jobs.enqueued"] = True
 
-    async def cancel(self, session: AsyncSession, job_id: UUID, *, actor: Actor, reason: str | None = None) -> None:
+    async def cancel(
+        self, session: AsyncSession, job_id: UUID, *, actor: Actor, reason: str | None = None
+    ) -> None:
         """Operator: stop a job that is queued, waiting to retry, or failed."""
         row = await self._locked_row(session, job_id)
         if row.state not in (JobState.QUEUED, JobState.FAILED):
-            raise PermanentError(f"only queued or failed jobs can be cancelled; job {job_id} is {row.state}")
+            raise PermanentError(
+                f"only queued or failed jobs can be cancelled; job {job_id} is {row.state}"
+            )
         now = self.clock.now()
         await session.execute(
             sa.update(_job)
@@ -443,8 +512,11 @@ class JobEngine:
             .values(state=JobState.CANCELLED.value, updated_at=now, finished_at=now)
         )
         await self._operator_note(
-            session, row, f"cancelled by operator ({actor.kind}:{actor.id})" + (f": {reason}" if reason else ""),
-            JobCancelled(job_id=row.id, queue=row.queue, kind=row.kind, key=row.key, reason=reason), actor,
+            session,
+            row,
+            f"cancelled by operator ({actor.kind}:{actor.id})" + (f": {reason}" if reason else ""),
+            JobCancelled(job_id=row.id, queue=row.queue, kind=row.kind, key=row.key, reason=reason),
+            actor,
         )
         session.info["hospeda.jobs.enqueued"] = True  # jobs waiting behind it may run now
 
@@ -457,15 +529,30 @@ class JobEngine:
             raise NotFound(f"no job {job_id}")
         return row
 
-    async def _operator_note(self, session: AsyncSession, row: Any, message: str, event: Payload, actor: Actor) -> None:
+    async def _operator_note(
+        self, session: AsyncSession, row: Any, message: str, event: Payload, actor: Actor
+    ) -> None:
         await session.execute(
             sa.insert(_log),
-            [{"job_id": row.id, "at": self.clock.now(), "attempt": row.attempts, "step": None, "status": "operator", "message": message}],
+            [
+                {
+                    "job_id": row.id,
+                    "at": self.clock.now(),
+                    "attempt": row.attempts,
+                    "step": None,
+                    "status": "operator",
+                    "message": message,
+                }
+            ],
         )
-        envelope = Envelope.of(event, actor=actor, company_id=row.company_id, correlation_id=row.correlation_id)
+        envelope = Envelope.of(
+            event, actor=actor, company_id=row.company_id, correlation_id=row.correlation_id
+        )
         outbox.add(session, envelope, topic=self.job_topic, key=row.id)
 
-    async def get(self, session: AsyncSession, job_id: UUID, *, company_id: UUID | None = None) -> JobView:
+    async def get(
+        self, session: AsyncSession, job_id: UUID, *, company_id: UUID | None = None
+    ) -> JobView:
         """One job with its log. With ``company_id``, another company's job is
         reported as not found."""
         statement = sa.select(_job).where(_job.c.id == job_id)
@@ -474,11 +561,24 @@ class JobEngine:
         row = (await session.execute(statement)).first()
         if row is None:
             raise NotFound(f"no job {job_id}")
-        lines = (await session.execute(sa.select(_log).where(_log.c.job_id == job_id).order_by(_log.c.id))).all()
-        return _view(row, tuple(
-            {"at": line.at.isoformat(), "attempt": line.attempt, "step": line.step, "status": line.status, "message": line.message}
-            for line in lines
-        ))
+        lines = (
+            await session.execute(
+                sa.select(_log).where(_log.c.job_id == job_id).order_by(_log.c.id)
+            )
+        ).all()
+        return _view(
+            row,
+            tuple(
+                {
+                    "at": line.at.isoformat(),
+                    "attempt": line.attempt,
+                    "step": line.step,
+                    "status": line.status,
+                    "message": line.message,
+                }
+                for line in lines
+            ),
+        )
 
     async def list(
         self,
@@ -502,9 +602,20 @@ class JobEngine:
             statement = statement.where(_job.c.seq < before_seq)
         return [_view(row) for row in (await session.execute(statement)).all()]
 
+    async def has_unfinished(self, session: AsyncSession, queue: str) -> bool:
+        """Whether any job of ``queue`` is queued, retrying or running (cheap: partial index)."""
+        statement = sa.select(_job.c.seq).where(_job.c.queue == queue, UNFINISHED).limit(1)
+        return (await session.execute(statement)).first() is not None
+
     async def counts(self, session: AsyncSession) -> dict[str, dict[str, int]]:
         """Jobs by queue and state (for metrics and the operator page)."""
-        rows = (await session.execute(sa.select(_job.c.queue, _job.c.state, sa.func.count()).group_by(_job.c.queue, _job.c.state))).all()
+        rows = (
+            await session.execute(
+                sa.select(_job.c.queue, _job.c.state, sa.func.count()).group_by(
+                    _job.c.queue, _job.c.state
+                )
+            )
+        ).all()
         counts: dict[str, dict[str, int]] = {}
         for queue, state, count in rows:
             counts.setdefault(queue, {})[state] = int(count)
@@ -514,11 +625,15 @@ class JobEngine:
         """Delete succeeded and cancelled jobs (and their logs) finished before the cutoff."""
         cutoff = self.clock.now() - older_than
         done = sa.select(_job.c.id).where(
-            _job.c.state.in_([JobState.SUCCEEDED.value, JobState.CANCELLED.value]), _job.c.finished_at < cutoff
+            _job.c.state.in_([JobState.SUCCEEDED.value, JobState.CANCELLED.value]),
+            _job.c.finished_at < cutoff,
         )
         await session.execute(sa.delete(_log).where(_log.c.job_id.in_(done)))
         result = await session.execute(
-            sa.delete(_job).where(_job.c.state.in_([JobState.SUCCEEDED.value, JobState.CANCELLED.value]), _job.c.finished_at < cutoff)
+            sa.delete(_job).where(
+                _job.c.state.in_([JobState.SUCCEEDED.value, JobState.CANCELLED.value]),
+                _job.c.finished_at < cutoff,
+            )
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -542,13 +657,19 @@ class JobEngine:
             causation_id=row["causation_id"],
         )
 
-    async def _fence(self, session: AsyncSession, job: ClaimedJob, *, steps_done: dict[str, Any] | None = None) -> None:
+    async def _fence(
+        self, session: AsyncSession, job: ClaimedJob, *, steps_done: dict[str, Any] | None = None
+    ) -> None:
         values: dict[str, Any] = {"updated_at": self.clock.now()}
         if steps_done is not None:
             values["steps_done"] = steps_done
         result = await session.execute(
             sa.update(_job)
-            .where(_job.c.seq == job.seq, _job.c.lease_token == job.lease_token, _job.c.state == JobState.RUNNING.value)
+            .where(
+                _job.c.seq == job.seq,
+                _job.c.lease_token == job.lease_token,
+                _job.c.state == JobState.RUNNING.value,
+            )
             .values(**values)
         )
         if not result.rowcount:  # type: ignore[attr-defined]
@@ -574,9 +695,19 @@ class NewJob:
 
 def _view(row: Any, log_lines: tuple[dict[str, Any], ...] = ()) -> JobView:
     return JobView(
-        id=row.id, queue=row.queue, kind=row.kind, key=row.key, state=row.state, attempts=row.attempts,
-        max_attempts=row.max_attempts, run_at=row.run_at, last_error=row.last_error,
-        created_at=row.created_at, finished_at=row.finished_at, payload=row.payload, log=log_lines,
+        id=row.id,
+        queue=row.queue,
+        kind=row.kind,
+        key=row.key,
+        state=row.state,
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+        run_at=row.run_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        payload=row.payload,
+        log=log_lines,
     )
 
 
@@ -607,7 +738,10 @@ class JobWorker:
         self.lease = lease
         self.poll_interval = poll_interval
         self.worker_id = worker_id or f"{engine.service}-{new_id().hex[:8]}"
-        self._claim_lock_key = stable_lock_key(f"jobs-claim:{engine.service}:{','.join(self.queues)}")
+        self._claim_lock_key = stable_lock_key(
+            f"jobs-claim:{engine.service}:{','.join(self.queues)}"
+        )
+        self._build_claim_statements()
         self._ready: asyncio.Queue[ClaimedJob] = asyncio.Queue()
         self._inflight: dict[int, ClaimedJob] = {}
         self._done: list[_Outcome] = []
@@ -623,7 +757,10 @@ class JobWorker:
             return
         self._stopping = False
         self._tasks = [asyncio.create_task(self._run_loop(), name=f"jobs-loop-{self.worker_id}")]
-        self._tasks += [asyncio.create_task(self._runner(), name=f"jobs-runner-{i}") for i in range(self.concurrency)]
+        self._tasks += [
+            asyncio.create_task(self._runner(), name=f"jobs-runner-{i}")
+            for i in range(self.concurrency)
+        ]
         self._tasks.append(asyncio.create_task(self._renew_leases(), name="jobs-lease"))
 
     async def stop(self, timeout: float = 30.0) -> None:
@@ -640,10 +777,8 @@ class JobWorker:
         for task in others:
             task.cancel()
         await asyncio.gather(*others, return_exceptions=True)
-        try:
+        with suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(loop_task, max(1.0, deadline - time.monotonic()))
-        except (TimeoutError, asyncio.CancelledError):
-            pass
         await self._release_unstarted()
         self._tasks = []
 
@@ -656,7 +791,12 @@ class JobWorker:
         failures = 0
         while True:
             outcomes, self._done = self._done, []
-            capacity = 0 if self._stopping else self.concurrency + self.prefetch - len(self._inflight)
+            # the outcomes about to be committed free their slots in the same transaction
+            capacity = (
+                0
+                if self._stopping
+                else self.concurrency + self.prefetch - len(self._inflight) + len(outcomes)
+            )
             if not outcomes and capacity <= 0:
                 if self._stopping:
                     return
@@ -684,8 +824,13 @@ class JobWorker:
             if self._stopping and not self._inflight:
                 return
             if not claimed and not self._done:
-                waiters = [asyncio.ensure_future(self._progress.wait()), asyncio.ensure_future(self.engine.wakeup.wait())]
-                done, pending = await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+                waiters = [
+                    asyncio.ensure_future(self._progress.wait()),
+                    asyncio.ensure_future(self.engine.wakeup.wait()),
+                ]
+                _done, pending = await asyncio.wait(
+                    waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                )
                 for waiter in pending:
                     waiter.cancel()
 
@@ -701,11 +846,16 @@ class JobWorker:
         spec = self.engine.kinds.get(job.kind)
         parent = propagate.extract(job.trace_context)
         with tracer.start_as_current_span(
-            f"job {job.kind}", context=parent, kind=trace.SpanKind.CONSUMER,
+            f"job {job.kind}",
+            context=parent,
+            kind=trace.SpanKind.CONSUMER,
             attributes={"hospeda.job.id": str(job.id), "hospeda.job.attempt": job.attempt},
         ) as span:
             if spec is None:
-                outcome.error, outcome.permanent = PermanentError(f"no handler for job kind {job.kind!r}"), True
+                outcome.error, outcome.permanent = (
+                    PermanentError(f"no handler for job kind {job.kind!r}"),
+                    True,
+                )
                 return outcome
             try:
                 await spec.handler(JobContext(self.engine, job, outcome))
@@ -729,9 +879,58 @@ class JobWorker:
         return []
 
     async def _claim(self, session: AsyncSession, capacity: int) -> list[ClaimedJob]:
+        """Lease up to ``capacity`` runnable jobs. Without target limits this is
+        one statement (``UPDATE … WHERE seq IN (SELECT … FOR UPDATE SKIP
+        LOCKED)``); with them, claims are serialised so limits hold across workers."""
         engine = self.engine
         now = engine.clock.now()
-        await self.db.advisory_xact_lock(session, self._claim_lock_key)
+        limited = bool(engine.target_limits) or engine.default_target_limit is not None
+        token = new_id()
+        params = {
+            "b_now": now,
+            "b_limit": capacity * 2 if limited else capacity,
+            "b_token": token,
+            "b_owner": self.worker_id,
+            "b_lease_until": now + self.lease,
+        }
+        if limited:
+            await self.db.advisory_xact_lock(session, self._claim_lock_key)
+            rows = (await session.execute(self._candidates, params)).all()
+            chosen = await self._within_target_limits(session, rows, capacity, now) if rows else []
+            if not chosen:
+                return []
+            claimed = (
+                await session.execute(self._lease_chosen, {**params, "b_chosen": chosen})
+            ).all()
+        else:
+            claimed = (await session.execute(self._lease_next, params)).all()
+        jobs = [
+            ClaimedJob(
+                seq=r.seq,
+                id=r.id,
+                queue=r.queue,
+                kind=r.kind,
+                key=r.key,
+                target=r.target,
+                payload=r.payload,
+                attempt=r.attempts,
+                max_attempts=r.max_attempts,
+                steps_done=dict(r.steps_done or {}),
+                company_id=r.company_id,
+                correlation_id=r.correlation_id,
+                causation_id=r.causation_id,
+                trace_context=r.trace_context or {},
+                lease_token=token,
+            )
+            for r in claimed
+        ]
+        jobs.sort(key=lambda j: j.seq)
+        return jobs
+
+    def _build_claim_statements(self) -> None:
+        """Built once per worker (bound at execution): runnable jobs in queue
+        order — due, or leased by a worker that stopped renewing — that do not
+        wait behind an earlier job of their key; and the updates leasing them."""
         earlier = _job.alias("earlier")
         blocked = (
             sa.select(sa.literal(1))
@@ -743,67 +942,73 @@ class JobWorker:
             )
             .exists()
         )
+        now = sa.bindparam("b_now", type_=UtcDateTime())
         candidates = (
             sa.select(_job.c.seq, _job.c.target)
             .where(
                 _job.c.queue.in_(self.queues),
-                _job.c.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]),
+                UNFINISHED,
                 sa.or_(
-                    sa.and_(_job.c.state == JobState.QUEUED.value, _job.c.run_at <= now),
-                    sa.and_(_job.c.state == JobState.RUNNING.value, _job.c.lease_until < now),
+                    sa.and_(sa.text("job.state = 'queued'"), _job.c.run_at <= now),
+                    sa.and_(sa.text("job.state = 'running'"), _job.c.lease_until < now),
                 ),
                 sa.or_(_job.c.key.is_(None), ~blocked),
             )
             .order_by(_job.c.seq)
-            .limit(capacity * 2 if engine.target_limits or engine.default_target_limit else capacity)
+            .limit(sa.bindparam("b_limit", type_=sa.Integer()))
         )
         if self.db.is_postgres:
             candidates = candidates.with_for_update(skip_locked=True, of=_job)
-        rows = (await session.execute(candidates)).all()
-        if not rows:
-            return []
-        chosen = await self._within_target_limits(session, rows, capacity, now)
-        if not chosen:
-            return []
-        token = new_id()
-        claimed = (
-            await session.execute(
-                sa.update(_job)
-                .where(_job.c.seq.in_(chosen))
-                .values(
-                    state=JobState.RUNNING.value,
-                    attempts=_job.c.attempts + 1,
-                    lease_owner=self.worker_id,
-                    lease_token=token,
-                    lease_until=now + self.lease,
-                    updated_at=now,
-                )
-                .returning(
-                    _job.c.seq, _job.c.id, _job.c.queue, _job.c.kind, _job.c.key, _job.c.target, _job.c.payload,
-                    _job.c.attempts, _job.c.max_attempts, _job.c.steps_done, _job.c.company_id,
-                    _job.c.correlation_id, _job.c.causation_id, _job.c.trace_context,
-                )
+        lease = (
+            sa.update(_job)
+            .values(
+                state=JobState.RUNNING.value,
+                attempts=_job.c.attempts + 1,
+                lease_owner=sa.bindparam("b_owner"),
+                lease_token=sa.bindparam("b_token", type_=sa.Uuid()),
+                lease_until=sa.bindparam("b_lease_until", type_=UtcDateTime()),
+                updated_at=now,
             )
-        ).all()
-        jobs = [
-            ClaimedJob(
-                seq=r.seq, id=r.id, queue=r.queue, kind=r.kind, key=r.key, target=r.target, payload=r.payload,
-                attempt=r.attempts, max_attempts=r.max_attempts, steps_done=dict(r.steps_done or {}),
-                company_id=r.company_id, correlation_id=r.correlation_id, causation_id=r.causation_id,
-                trace_context=r.trace_context or {}, lease_token=token,
+            .returning(
+                _job.c.seq,
+                _job.c.id,
+                _job.c.queue,
+                _job.c.kind,
+                _job.c.key,
+                _job.c.target,
+                _job.c.payload,
+                _job.c.attempts,
+                _job.c.max_attempts,
+                _job.c.steps_done,
+                _job.c.company_id,
+                _job.c.correlation_id,
+                _job.c.causation_id,
+                _job.c.trace_context,
             )
-            for r in claimed
-        ]
-        jobs.sort(key=lambda j: j.seq)
-        return jobs
+        )
+        self._candidates = candidates
+        self._lease_next = lease.where(
+            _job.c.seq.in_(candidates.with_only_columns(_job.c.seq).scalar_subquery())
+        )
+        self._lease_chosen = lease.where(_job.c.seq.in_(sa.bindparam("b_chosen", expanding=True)))
 
-    async def _within_target_limits(self, session: AsyncSession, rows: Sequence[Any], capacity: int, now: datetime) -> list[int]:
-        targets = {r.target for r in rows if r.target is not None and self.engine._limit_for(r.target) is not None}
+    async def _within_target_limits(
+        self, session: AsyncSession, rows: Sequence[Any], capacity: int, now: datetime
+    ) -> list[int]:
+        targets = {
+            r.target
+            for r in rows
+            if r.target is not None and self.engine._limit_for(r.target) is not None
+        }
         in_use: dict[str, int] = {}
         if targets:
             usage = await session.execute(
                 sa.select(_job.c.target, sa.func.count())
-                .where(_job.c.state == JobState.RUNNING.value, _job.c.lease_until >= now, _job.c.target.in_(targets))
+                .where(
+                    _job.c.state == JobState.RUNNING.value,
+                    _job.c.lease_until >= now,
+                    _job.c.target.in_(targets),
+                )
                 .group_by(_job.c.target)
             )
             in_use = {target: int(count) for target, count in usage.all()}
@@ -822,19 +1027,39 @@ class JobWorker:
     async def _commit_outcomes(self, session: AsyncSession, outcomes: list[_Outcome]) -> None:
         engine = self.engine
         now = engine.clock.now()
-        seqs = [o.job.seq for o in outcomes]
-        owned_query = sa.select(_job.c.seq, _job.c.lease_token).where(
-            _job.c.seq.in_(seqs), _job.c.state == JobState.RUNNING.value
-        )
-        if self.db.is_postgres:
-            owned_query = owned_query.with_for_update()
-        tokens = {o.job.seq: o.job.lease_token for o in outcomes}
-        current = {seq for seq, token in (await session.execute(owned_query)).all() if token == tokens[seq]}
+        cleared = {"lease_owner": None, "lease_token": None, "lease_until": None, "updated_at": now}
+        # Fencing: only rows still leased to us (same token) change state.
+        owned: set[int] = set()
+        done = [o for o in outcomes if o.error is None]
+        if done:
+            succeeded_update = (
+                sa.update(_job)
+                .where(
+                    sa.tuple_(_job.c.seq, _job.c.lease_token).in_(
+                        [(o.job.seq, o.job.lease_token) for o in done]
+                    ),
+                    sa.text("job.state = 'running'"),
+                )
+                .values(state=JobState.SUCCEEDED.value, finished_at=now, last_error=None, **cleared)
+                .returning(_job.c.seq)
+            )
+            owned.update((await session.execute(succeeded_update)).scalars())
+        failed = [o for o in outcomes if o.error is not None and not isinstance(o.error, LeaseLost)]
+        if failed:
+            check = sa.select(_job.c.seq).where(
+                sa.tuple_(_job.c.seq, _job.c.lease_token).in_(
+                    [(o.job.seq, o.job.lease_token) for o in failed]
+                ),
+                sa.text("job.state = 'running'"),
+            )
+            if self.db.is_postgres:
+                check = check.with_for_update()
+            owned.update((await session.execute(check)).scalars())
         succeeded: list[_Outcome] = []
         retries: list[tuple[_Outcome, datetime]] = []
         failures: list[_Outcome] = []
         for outcome in outcomes:
-            if outcome.job.seq not in current or isinstance(outcome.error, LeaseLost):
+            if outcome.job.seq not in owned:
                 log.warning("discarding the result of job %s: lease lost", outcome.job.id)
                 continue
             if outcome.error is None:
@@ -847,65 +1072,113 @@ class JobWorker:
             else:
                 retries.append((outcome, now + policy.delay(outcome.job.attempt)))
 
-        cleared = {"lease_owner": None, "lease_token": None, "lease_until": None, "updated_at": now}
         log_rows: list[dict[str, Any]] = []
-        if succeeded:
-            await session.execute(
-                sa.update(_job)
-                .where(_job.c.seq.in_([o.job.seq for o in succeeded]))
-                .values(state=JobState.SUCCEEDED.value, finished_at=now, last_error=None, **cleared)
-            )
         for outcome in succeeded:
             job = outcome.job
             log_rows.append(_log_row(job, now, "succeeded", f"succeeded on attempt {job.attempt}"))
             for payload, topic, key in outcome.emitted:
                 outbox.add(session, engine._envelope(payload, job), topic=topic, key=key)
             if engine.emit_events:
-                event = JobSucceeded(job_id=job.id, queue=job.queue, kind=job.kind, key=job.key, attempts=job.attempt)
-                outbox.add(session, engine._envelope(event, job), topic=engine.job_topic, key=job.id)
+                event = JobSucceeded(
+                    job_id=job.id, queue=job.queue, kind=job.kind, key=job.key, attempts=job.attempt
+                )
+                outbox.add(
+                    session, engine._envelope(event, job), topic=engine.job_topic, key=job.id
+                )
         if retries:
             await session.execute(
-                sa.update(_job).where(_job.c.seq == sa.bindparam("b_seq")).values(
-                    state=JobState.QUEUED.value, run_at=sa.bindparam("b_run_at"), last_error=sa.bindparam("b_error"), **cleared
+                sa.update(_job)
+                .where(_job.c.seq == sa.bindparam("b_seq"))
+                .values(
+                    state=JobState.QUEUED.value,
+                    run_at=sa.bindparam("b_run_at"),
+                    last_error=sa.bindparam("b_error"),
+                    **cleared,
                 ),
-                [{"b_seq": o.job.seq, "b_run_at": at, "b_error": _describe(o.error)} for o, at in retries],  # type: ignore[arg-type]
+                [
+                    {"b_seq": o.job.seq, "b_run_at": at, "b_error": _describe(o.error)}
+                    for o, at in retries
+                ],
             )
         for outcome, at in retries:
-            job, error = outcome.job, _describe(outcome.error)  # type: ignore[arg-type]
+            job, error = outcome.job, _describe(outcome.error)
             wait = (at - now).total_seconds()
-            log_rows.append(_log_row(job, now, "retry", f"attempt {job.attempt} failed: {error}; retrying in {wait:.1f}s"))
+            log_rows.append(
+                _log_row(
+                    job,
+                    now,
+                    "retry",
+                    f"attempt {job.attempt} failed: {error}; retrying in {wait:.1f}s",
+                )
+            )
             if engine.emit_events:
-                event = JobRetryScheduled(job_id=job.id, queue=job.queue, kind=job.kind, key=job.key, attempt=job.attempt, next_attempt_at=at, error=error)
-                outbox.add(session, engine._envelope(event, job), topic=engine.job_topic, key=job.id)
+                retry_event = JobRetryScheduled(
+                    job_id=job.id,
+                    queue=job.queue,
+                    kind=job.kind,
+                    key=job.key,
+                    attempt=job.attempt,
+                    next_attempt_at=at,
+                    error=error,
+                )
+                outbox.add(
+                    session, engine._envelope(retry_event, job), topic=engine.job_topic, key=job.id
+                )
         if failures:
             await session.execute(
-                sa.update(_job).where(_job.c.seq == sa.bindparam("b_seq")).values(
-                    state=JobState.FAILED.value, finished_at=now, last_error=sa.bindparam("b_error"), **cleared
+                sa.update(_job)
+                .where(_job.c.seq == sa.bindparam("b_seq"))
+                .values(
+                    state=JobState.FAILED.value,
+                    finished_at=now,
+                    last_error=sa.bindparam("b_error"),
+                    **cleared,
                 ),
-                [{"b_seq": o.job.seq, "b_error": _describe(o.error)} for o in failures],  # type: ignore[arg-type]
+                [{"b_seq": o.job.seq, "b_error": _describe(o.error)} for o in failures],
             )
         for outcome in failures:
             await self._dead_letter(session, outcome, now, log_rows)
         if log_rows:
             await session.execute(sa.insert(_log), log_rows)
 
-    async def _dead_letter(self, session: AsyncSession, outcome: _Outcome, now: datetime, log_rows: list[dict[str, Any]]) -> None:
+    async def _dead_letter(
+        self,
+        session: AsyncSession,
+        outcome: _Outcome,
+        now: datetime,
+        log_rows: list[dict[str, Any]],
+    ) -> None:
         engine, job = self.engine, outcome.job
-        error = _describe(outcome.error)  # type: ignore[arg-type]
+        error = _describe(outcome.error)
         why = "permanent error" if outcome.permanent else f"gave up after {job.attempt} attempts"
         log_rows.append(_log_row(job, now, "failed", f"failed ({why}): {error}"))
         base = {"job_id": job.id, "queue": job.queue, "kind": job.kind, "key": job.key}
-        outbox.add(session, engine._envelope(JobFailed(**base, attempts=job.attempt, error=error), job), topic=engine.job_topic, key=job.id)
         outbox.add(
             session,
-            engine._envelope(JobDeadLettered(**base, attempts=job.attempt, error=error, payload=job.payload), job),
+            engine._envelope(JobFailed(**base, attempts=job.attempt, error=error), job),
+            topic=engine.job_topic,
+            key=job.id,
+        )
+        outbox.add(
+            session,
+            engine._envelope(
+                JobDeadLettered(**base, attempts=job.attempt, error=error, payload=job.payload), job
+            ),
             topic=engine.job_topic.dlq,
             key=job.id,
         )
         alert = OperatorAlertRaised(
-            alert_id=new_id(), severity=Severity.CRITICAL, source=engine.service,
+            alert_id=new_id(),
+            severity=Severity.CRITICAL,
+            source=engine.service,
             summary=f"Job {job.kind} falhou / failed: {error}"[:500],
-            details={"job_id": str(job.id), "queue": job.queue, "kind": job.kind, "key": job.key, "attempts": job.attempt},
+            details={
+                "job_id": str(job.id),
+                "queue": job.queue,
+                "kind": job.kind,
+                "key": job.key,
+                "attempts": job.attempt,
+            },
         )
         outbox.add(session, engine._envelope(alert, job), topic=OPS_ALERT, key=engine.service)
         spec = engine.kinds.get(job.kind)
@@ -925,7 +1198,10 @@ class JobWorker:
                 async with self.db.transaction() as session:
                     await session.execute(
                         sa.update(_job)
-                        .where(_job.c.seq.in_([j.seq for j in held]), _job.c.lease_owner == self.worker_id)
+                        .where(
+                            _job.c.seq.in_([j.seq for j in held]),
+                            _job.c.lease_owner == self.worker_id,
+                        )
                         .values(lease_until=self.engine.clock.now() + self.lease)
                     )
             except Exception:
@@ -940,12 +1216,28 @@ class JobWorker:
         async with self.db.transaction() as session:
             await session.execute(
                 sa.update(_job)
-                .where(_job.c.seq.in_([j.seq for j in unstarted]), _job.c.lease_token.in_({j.lease_token for j in unstarted}))
-                .values(state=JobState.QUEUED.value, attempts=_job.c.attempts - 1, lease_owner=None, lease_token=None, lease_until=None)
+                .where(
+                    _job.c.seq.in_([j.seq for j in unstarted]),
+                    _job.c.lease_token.in_({j.lease_token for j in unstarted}),
+                )
+                .values(
+                    state=JobState.QUEUED.value,
+                    attempts=_job.c.attempts - 1,
+                    lease_owner=None,
+                    lease_token=None,
+                    lease_until=None,
+                )
             )
         for job in unstarted:
             self._inflight.pop(job.seq, None)
 
 
 def _log_row(job: ClaimedJob, at: datetime, status: str, message: str) -> dict[str, Any]:
-    return {"job_id": job.id, "at": at, "attempt": job.attempt, "step": None, "status": status, "message": message[:4000]}
+    return {
+        "job_id": job.id,
+        "at": at,
+        "attempt": job.attempt,
+        "step": None,
+        "status": status,
+        "message": message[:4000],
+    }

@@ -34,12 +34,12 @@ from hospeda.contracts import (
     Topic,
     UnreadableMessage,
     decode,
-    encode,
     utcnow,
 )
 from hospeda.contracts.queries import Query, QueryError, QueryReply
 from hospeda.contracts.topics import QUERY_TOPICS
 from hospeda.runtime import inbox, outbox
+from hospeda.runtime.broker import publish
 from hospeda.runtime.db import Database
 from hospeda.runtime.errors import Forbidden, NotFound, PermanentError
 
@@ -65,11 +65,13 @@ class Delivery:
     topic: str
     partition: int
     offset: int
+    key: str | None
     headers: tuple[tuple[str, bytes], ...]
 
     @classmethod
     def of(cls, record: ConsumerRecord[Any, Any]) -> Delivery:
-        return cls(record.topic, record.partition, record.offset, tuple(record.headers or ()))
+        key = record.key.decode(errors="replace") if isinstance(record.key, bytes) else record.key
+        return cls(record.topic, record.partition, record.offset, key, tuple(record.headers or ()))
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -248,7 +250,9 @@ class MessageConsumer:
             self.broker.subscriber(
                 QUERY_TOPICS[self.router.service].name,
                 group_id=f"{self.group_id}.queries",
-                auto_offset_reset="latest",
+                # earliest, so a query sent while the group first joins is not
+                # skipped; queries older than ``stale_query_after`` are ignored.
+                auto_offset_reset="earliest",
                 **common,
             )(on_queries)
 
@@ -293,7 +297,9 @@ class MessageConsumer:
                     self.duplicates += 1
                     continue
                 seen.add(message_id)
-                context = MessageContext(session, item.envelope, Delivery.of(item.record), self.router.service)
+                context = MessageContext(
+                    session, item.envelope, Delivery.of(item.record), self.router.service
+                )
                 with _consumer_span(item.record, item.envelope, self.group_id):
                     await item.handler(item.envelope, context)
         self.applied += len(seen)
@@ -304,7 +310,9 @@ class MessageConsumer:
         attempt = 1
         while isinstance(exc, TRANSIENT_ERRORS):
             delay = min(0.5 * 2**attempt, 30.0)
-            log.warning("transient failure on %s, retrying in %.1fs: %s", item.envelope.type, delay, exc)
+            log.warning(
+                "transient failure on %s, retrying in %.1fs: %s", item.envelope.type, delay, exc
+            )
             await asyncio.sleep(delay)
             try:
                 await self._apply([item])
@@ -327,7 +335,9 @@ class MessageConsumer:
             ("x-dlq-consumer-group", self.group_id.encode()),
             ("x-dlq-at", utcnow().isoformat().encode()),
         ]
-        await self.producer.send_and_wait(f"{record.topic}.dlq", record.value, key=record.key, headers=headers)
+        await self.producer.send_and_wait(
+            f"{record.topic}.dlq", record.value, key=record.key, headers=headers
+        )
         self.dead_lettered += 1
         log.warning(
             "dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
@@ -354,19 +364,25 @@ class MessageConsumer:
             return  # the asker gave up long ago
         reply = await self._run_query(envelope, record)
         answer = Envelope.of(reply, actor=Actor.system(self.router.service), cause=envelope)
-        headers = [(k, v.encode()) for k, v in outbox.message_headers(answer)]
         try:
-            await self.producer.send_and_wait(reply_to, encode(answer), headers=headers)
+            await publish(self.producer, answer, topic=reply_to, key=None)
         except Exception:
             log.exception("could not send the reply to %s", reply_to)
 
-    async def _run_query(self, envelope: Envelope[Any], record: ConsumerRecord[Any, Any]) -> QueryReply:
+    async def _run_query(
+        self, envelope: Envelope[Any], record: ConsumerRecord[Any, Any]
+    ) -> QueryReply:
         query: Query = envelope.payload
         handler = self.router.queries.get(query.name)
         if handler is None:
-            return QueryReply(ok=False, error=QueryError(code="unknown_query", message=f"unknown query {query.name!r}"))
+            return QueryReply(
+                ok=False,
+                error=QueryError(code="unknown_query", message=f"unknown query {query.name!r}"),
+            )
         try:
-            with _consumer_span(record, envelope, f"{self.group_id}.queries", name=f"query {query.name}"):
+            with _consumer_span(
+                record, envelope, f"{self.group_id}.queries", name=f"query {query.name}"
+            ):
                 async with self.db.transaction() as session:
                     data = await handler(dict(query.params), QueryContext(session, envelope))
             return QueryReply(ok=True, data=data)
@@ -382,7 +398,11 @@ class MessageConsumer:
 
 
 def _consumer_span(
-    record: ConsumerRecord[Any, Any], envelope: Envelope[Any], group: str, *, name: str | None = None
+    record: ConsumerRecord[Any, Any],
+    envelope: Envelope[Any],
+    group: str,
+    *,
+    name: str | None = None,
 ) -> Any:
     carrier = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
     parent = propagate.extract(carrier)
@@ -406,4 +426,3 @@ def current_trace_id() -> str | None:
     """The active trace id as 32 hex digits, if there is one."""
     span_context = trace.get_current_span().get_span_context()
     return format(span_context.trace_id, "032x") if span_context.is_valid else None
-

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -70,8 +71,15 @@ def run_env(metadata: sa.MetaData) -> None:
     def include_name(name: str | None, type_: str, _parent: Any) -> bool:
         return type_ != "table" or name in tables
 
+    def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+        if type_ == "type" and isinstance(obj, sa.JSON):
+            autogen_context.imports.add("import hospeda.runtime.types")
+            return "hospeda.runtime.types.JSONType"
+        return False
+
     options: dict[str, Any] = {
         "target_metadata": metadata,
+        "render_item": render_item,
         "version_table": version_table,
         "include_name": include_name,
         "compare_type": True,
@@ -96,7 +104,9 @@ async def upgrade(db: Database, *sets: MigrationSet) -> None:
 
     def run(connection: sa.Connection) -> None:
         if db.is_postgres:
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": stable_lock_key("migrations")})
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": stable_lock_key("migrations")}
+            )
         for migration_set in (RUNTIME, *sets):
             cfg = migration_set.config()
             cfg.attributes["connection"] = connection
@@ -107,7 +117,9 @@ async def upgrade(db: Database, *sets: MigrationSet) -> None:
 
 
 def _revision(package: str, message: str) -> None:
-    migration_set = RUNTIME if package == "hospeda.runtime" else MigrationSet(package, "alembic_version")
+    migration_set = (
+        RUNTIME if package == "hospeda.runtime" else MigrationSet(package, "alembic_version")
+    )
     importlib.import_module(f"{package}.models")
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/autogenerate.db"
@@ -115,7 +127,16 @@ def _revision(package: str, message: str) -> None:
         if migration_set is not RUNTIME:
             command.upgrade(RUNTIME.config(url), "head")
         command.upgrade(cfg, "head")
-        command.revision(cfg, message=message, autogenerate=True)
+        # one revision template for every service: lend the runtime's for the occasion
+        template = migration_set.script_location / "script.py.mako"
+        borrowed = not template.exists()
+        if borrowed:
+            shutil.copy(RUNTIME.script_location / "script.py.mako", template)
+        try:
+            command.revision(cfg, message=message, autogenerate=True)
+        finally:
+            if borrowed:
+                template.unlink()
 
 
 def main(argv: list[str]) -> int:

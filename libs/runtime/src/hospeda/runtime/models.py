@@ -15,9 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from hospeda.runtime.db import JSONType, UtcDateTime
-
-BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+from hospeda.runtime.types import BigIntPK, JSONType, UtcDateTime
 
 
 class RuntimeModel(SQLModel, registry=registry()):
@@ -33,12 +31,16 @@ class OutboxMessage(RuntimeModel, table=True):
 
     __tablename__ = "outbox_message"
 
-    seq: int | None = Field(default=None, sa_column=sa.Column(BigIntPK, primary_key=True, autoincrement=True))
+    seq: int | None = Field(
+        default=None, sa_column=sa.Column(BigIntPK, primary_key=True, autoincrement=True)
+    )
     message_id: UUID
     topic: str = Field(max_length=255)
     key: str | None = Field(default=None, max_length=255)
     value: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
-    headers: list[list[str]] = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
+    headers: list[list[str]] = Field(
+        default_factory=list, sa_column=sa.Column(JSONType, nullable=False)
+    )
     created_at: datetime = Field(sa_column=sa.Column(UtcDateTime, nullable=False))
 
 
@@ -81,7 +83,9 @@ class Job(RuntimeModel, table=True):
         ),
     )
 
-    seq: int | None = Field(default=None, sa_column=sa.Column(BigIntPK, primary_key=True, autoincrement=True))
+    seq: int | None = Field(
+        default=None, sa_column=sa.Column(BigIntPK, primary_key=True, autoincrement=True)
+    )
     id: UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False, unique=True))
     queue: str = Field(max_length=50)
     kind: str = Field(max_length=100)
@@ -89,7 +93,9 @@ class Job(RuntimeModel, table=True):
     target: str | None = Field(default=None, max_length=255)
     dedupe_key: str | None = Field(default=None, sa_column=sa.Column(sa.String(255), unique=True))
     state: str = Field(max_length=20)
-    payload: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
+    payload: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(JSONType, nullable=False)
+    )
     attempts: int = 0
     max_attempts: int = 5
     run_at: datetime = Field(sa_column=sa.Column(UtcDateTime, nullable=False))
@@ -97,11 +103,15 @@ class Job(RuntimeModel, table=True):
     lease_token: UUID | None = None
     lease_until: datetime | None = Field(default=None, sa_column=sa.Column(UtcDateTime))
     last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    steps_done: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
+    steps_done: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(JSONType, nullable=False)
+    )
     company_id: UUID | None = None
     correlation_id: UUID | None = None
     causation_id: UUID | None = None
-    trace_context: dict[str, str] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
+    trace_context: dict[str, str] = Field(
+        default_factory=dict, sa_column=sa.Column(JSONType, nullable=False)
+    )
     created_at: datetime = Field(sa_column=sa.Column(UtcDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=sa.Column(UtcDateTime, nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=sa.Column(UtcDateTime))
@@ -113,7 +123,9 @@ class JobLog(RuntimeModel, table=True):
 
     __tablename__ = "job_log"
 
-    id: int | None = Field(default=None, sa_column=sa.Column(BigIntPK, primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None, sa_column=sa.Column(BigIntPK, primary_key=True, autoincrement=True)
+    )
     job_id: UUID = Field(index=True)
     at: datetime = Field(sa_column=sa.Column(UtcDateTime, nullable=False))
     attempt: int

@@ -10,6 +10,7 @@ query's id as its causation id. No answer within the timeout raises
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from typing import Any
@@ -19,10 +20,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from hospeda.contracts import Actor, Envelope, UnreadableMessage, decode, encode
+from hospeda.contracts import Actor, Envelope, UnreadableMessage, decode
 from hospeda.contracts.queries import Query, QueryReply
 from hospeda.contracts.topics import QUERY_TOPICS
-from hospeda.runtime import outbox
+from hospeda.runtime.broker import publish
 from hospeda.runtime.errors import QueryFailed, QueryTimeout
 
 log = logging.getLogger(__name__)
@@ -78,10 +79,8 @@ class QueryClient:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         if self._consumer is not None:
             await self._consumer.stop()
         for future in self._pending.values():
@@ -98,8 +97,14 @@ class QueryClient:
                     except UnreadableMessage as exc:
                         log.warning("unreadable reply on %s: %s", self.reply_topic, exc)
                         continue
-                    future = self._pending.get(envelope.causation_id) if envelope.causation_id else None
-                    if future is not None and not future.done() and isinstance(envelope.payload, QueryReply):
+                    future = (
+                        self._pending.get(envelope.causation_id) if envelope.causation_id else None
+                    )
+                    if (
+                        future is not None
+                        and not future.done()
+                        and isinstance(envelope.payload, QueryReply)
+                    ):
                         future.set_result(envelope.payload)
 
     async def ask(
@@ -118,18 +123,21 @@ class QueryClient:
         Raises ``QueryTimeout`` when no answer comes in time and
         ``QueryFailed`` when the service answers with an error.
         """
-        query = Envelope.of(Query(name=name, params=params or {}), actor=actor, company_id=company_id, ip=ip)
+        query = Envelope.of(
+            Query(name=name, params=params or {}), actor=actor, company_id=company_id, ip=ip
+        )
         future: asyncio.Future[QueryReply] = asyncio.get_running_loop().create_future()
         self._pending[query.id] = future
         wait = timeout if timeout is not None else self.timeout
         try:
-            headers = [(k, v.encode()) for k, v in outbox.message_headers(query)]
-            headers.append(("reply-to", self.reply_topic.encode()))
-            key = str(company_id).encode() if company_id else None
 
             async def round_trip() -> QueryReply:
-                await self.producer.send_and_wait(
-                    QUERY_TOPICS[service].name, encode(query), key=key, headers=headers
+                await publish(
+                    self.producer,
+                    query,
+                    topic=QUERY_TOPICS[service],
+                    key=company_id,
+                    extra_headers=[("reply-to", self.reply_topic.encode())],
                 )
                 return await future
 

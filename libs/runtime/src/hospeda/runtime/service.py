@@ -19,7 +19,7 @@ from hospeda.runtime.db import Database
 from hospeda.runtime.jobs import JobEngine, JobWorker
 from hospeda.runtime.messaging import MessageConsumer, MessageRouter
 from hospeda.runtime.migrate import MigrationSet, upgrade
-from hospeda.runtime.outbox import OutboxRelay
+from hospeda.runtime.relay import OutboxRelay
 from hospeda.runtime.settings import ServiceSettings
 from hospeda.runtime.telemetry import setup_logging, setup_tracing
 
@@ -43,7 +43,9 @@ class ServiceRuntime:
         self.settings = settings
         self.service = settings.service_name
         setup_logging(self.service, level=settings.log_level, json_lines=settings.log_json)
-        setup_tracing(self.service, instance_id=settings.instance_id, otlp_endpoint=settings.otlp_endpoint)
+        setup_tracing(
+            self.service, instance_id=settings.instance_id, otlp_endpoint=settings.otlp_endpoint
+        )
         self.db = Database(settings.database_url)
         self.migrations = tuple(migrations)
         self.producer = make_producer(settings)
@@ -66,7 +68,9 @@ class ServiceRuntime:
 
     def jobs(self, engine: JobEngine, **worker_options: Any) -> JobWorker:
         """Run a worker for ``engine`` in this process."""
-        worker = engine.worker(worker_id=f"{self.settings.instance_id}-{len(self.workers)}", **worker_options)
+        worker = engine.worker(
+            worker_id=f"{self.settings.instance_id}-{len(self.workers)}", **worker_options
+        )
         self.workers.append(worker)
         return worker
 
@@ -90,7 +94,10 @@ class ServiceRuntime:
         self.relay.start()
         for worker in self.workers:
             worker.start()
-        self._tasks = [asyncio.create_task(_supervise(name, loop), name=name) for name, loop in self._background]
+        self._tasks = [
+            asyncio.create_task(_supervise(name, loop), name=name)
+            for name, loop in self._background
+        ]
         self._started = True
         log.info("%s started", self.service)
 

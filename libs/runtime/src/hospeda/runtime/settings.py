@@ -39,27 +39,36 @@ class ServiceSettings(BaseSettings):
 
     service_name: ClassVar[str] = "service"
 
-    environment: Environment = Field(default=Environment.DEVELOPMENT, validation_alias="HOSPEDA_ENV")
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT, validation_alias="HOSPEDA_ENV"
+    )
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
     )
     database_url: str = Field(
-        default="", validation_alias="DATABASE_URL",
+        default="",
+        validation_alias="DATABASE_URL",
         description="SQLAlchemy URL; empty means a SQLite file under the data directory.",
     )
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
     data_dir: Path = Field(default=Path(".hospeda/data"), validation_alias="HOSPEDA_DATA_DIR")
-    instance_id: str = Field(default_factory=_default_instance_id, validation_alias="HOSPEDA_INSTANCE_ID")
+    instance_id: str = Field(
+        default_factory=_default_instance_id, validation_alias="HOSPEDA_INSTANCE_ID"
+    )
     topic_partitions: int = Field(default=6, ge=1, validation_alias="HOSPEDA_TOPIC_PARTITIONS")
     topic_replication: int = Field(default=1, ge=1, validation_alias="HOSPEDA_TOPIC_REPLICATION")
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     log_level: str = Field(default="INFO", validation_alias="HOSPEDA_LOG_LEVEL")
     log_json: bool = Field(default=True, validation_alias="HOSPEDA_LOG_JSON")
     kafka_session_timeout_ms: int = Field(
-        default=6000, ge=1000, validation_alias="HOSPEDA_KAFKA_SESSION_TIMEOUT_MS",
+        default=6000,
+        ge=1000,
+        validation_alias="HOSPEDA_KAFKA_SESSION_TIMEOUT_MS",
         description="Consumer group session timeout; the local broker waits half of it before a first join.",
     )
-    kafka_fetch_max_wait_ms: int = Field(default=20, ge=1, validation_alias="HOSPEDA_KAFKA_FETCH_MAX_WAIT_MS")
+    kafka_fetch_max_wait_ms: int = Field(
+        default=20, ge=1, validation_alias="HOSPEDA_KAFKA_FETCH_MAX_WAIT_MS"
+    )
     query_timeout_s: float = Field(default=3.0, gt=0, validation_alias="HOSPEDA_QUERY_TIMEOUT_S")
 
     @model_validator(mode="after")
@@ -91,4 +100,8 @@ class ServiceSettings(BaseSettings):
         """True for a missing, short or placeholder secret."""
         value = secret.get_secret_value() if secret is not None else ""
         lowered = value.lower()
-        return len(value) < min_length or lowered.startswith(("dev-", "test-")) or "change-me" in lowered
+        return (
+            len(value) < min_length
+            or lowered.startswith(("dev-", "test-"))
+            or "change-me" in lowered
+        )

@@ -27,12 +27,16 @@ def setup_tracing(service: str, *, instance_id: str, otlp_endpoint: str | None) 
     if isinstance(current, TracerProvider):
         return current
     provider = TracerProvider(
-        resource=Resource.create({"service.name": f"hospeda-{service}", "service.instance.id": instance_id})
+        resource=Resource.create(
+            {"service.name": f"hospeda-{service}", "service.instance.id": instance_id}
+        )
     )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")))
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces"))
+        )
     trace.set_tracer_provider(provider)
     return provider
 

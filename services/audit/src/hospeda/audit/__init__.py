@@ -1,0 +1,1 @@
+"""Audit: the append-only, verifiable trail of every action."""

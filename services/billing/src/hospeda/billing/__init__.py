@@ -1,0 +1,1 @@
+"""Billing: catalog, orders, invoices, payments (Stripe, Pix) and subscriptions."""

@@ -1,0 +1,1 @@
+"""DNS: zones and records at Cloudflare, and nameserver delegation checks."""

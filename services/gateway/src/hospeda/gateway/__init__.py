@@ -1,0 +1,1 @@
+"""Gateway: identity, RBAC and tenancy, the HTTP API and the web app."""

@@ -1,0 +1,1 @@
+"""Notify: e-mail, web push and in-app notifications."""

@@ -1,0 +1,1 @@
+"""Provisioning: cPanel/WHM accounts, databases, mailboxes, SSL and add-ons, as durable jobs."""

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import hospeda.runtime.db
+import hospeda.runtime.types
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

@@ -1,0 +1,1 @@
+"""``make bench``: throughput and latency figures (never asserted by tests)."""

@@ -1,0 +1,4 @@
+from hospeda.notify.models import METADATA
+from hospeda.runtime.migrate import run_env
+
+run_env(METADATA)
