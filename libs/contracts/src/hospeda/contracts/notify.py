@@ -20,11 +20,16 @@ class Channel(StrEnum):
 
 
 class Recipient(Contract):
-    """Who receives a notification: a known user, an e-mail address, or both."""
+    """Who receives a notification: a known user, an e-mail address, or the
+    members of the message's company who hold one of ``company_roles``
+    (notify knows the members; senders need not)."""
 
     user_id: UUID | None = None
     email: str | None = Field(default=None, max_length=254)
     name: str | None = Field(default=None, max_length=200)
+    company_roles: tuple[str, ...] = Field(
+        default=(), description="e.g. `owner`, `billing`: every member with one of these roles."
+    )
 
 
 class SendNotification(Payload):

@@ -11,6 +11,7 @@ restarts a process that crashes; stops everything on Ctrl-C.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import signal
 import sys
@@ -38,6 +39,32 @@ class ProcessSpec:
     command: Sequence[str]
     env: dict[str, str] = field(default_factory=dict)
     port: int | None = None  # when set, the stack waits for it to listen
+
+
+@dataclass
+class DevPlan:
+    """What a service needs beside itself in a local stack: simulators to
+    start first, and settings for every process (e.g. the simulator's URL).
+
+    A service contributes one by having a ``hospeda.<service>.devstack``
+    module with ``def plan(data_dir: Path) -> DevPlan``."""
+
+    processes: list[ProcessSpec] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def service_plans(data_dir: Path) -> list[DevPlan]:
+    """The dev plans of every service that has one."""
+    plans = []
+    for name in (*SERVICES, "gateway"):
+        try:
+            module = importlib.import_module(f"hospeda.{name}.devstack")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"hospeda.{name}.devstack":
+                raise
+            continue
+        plans.append(module.plan(data_dir))
+    return plans
 
 
 @dataclass
@@ -194,6 +221,19 @@ class Stack:
     async def start(self, *, timeout: float = 90) -> None:
         """Start everything and wait for the gateway to listen."""
         env = await asyncio.to_thread(self.start_infrastructure)
+        plans = service_plans(self.data_dir)
+        simulators = [spec for plan in plans for spec in plan.processes]
+        for plan in plans:
+            env.update(plan.env)
+        for i, spec in enumerate(simulators):
+            spec.env = {**env, **spec.env}
+            self.running[spec.name] = await self.spawn(spec, COLORS[(i + 6) % len(COLORS)])
+        deadline = time.monotonic() + timeout
+        for spec in simulators:
+            while spec.port and not port_open("127.0.0.1", spec.port):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{spec.name} did not start in {timeout:.0f} s")
+                await asyncio.sleep(0.05)
         for i, spec in enumerate(await self.specs(env)):
             self.running[spec.name] = await self.spawn(spec, COLORS[i % len(COLORS)])
         deadline = time.monotonic() + timeout
@@ -236,7 +276,11 @@ class Stack:
 
 
 async def main(root: Path) -> None:
-    stack = Stack(root=root, gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")))
+    environ = {**os.environ}
+    environ.setdefault("HOSPEDA_DEMO", "1")  # `make run` seeds a demo; tests do not
+    stack = Stack(
+        root=root, gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")), environ=environ
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -69,6 +69,11 @@ class ServiceSettings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(
         default=20, ge=1, validation_alias="HOSPEDA_KAFKA_FETCH_MAX_WAIT_MS"
     )
+    demo: bool = Field(
+        default=False,
+        validation_alias="HOSPEDA_DEMO",
+        description="Seed demo data at start-up (set by `make run`; never in production).",
+    )
     query_timeout_s: float = Field(default=3.0, gt=0, validation_alias="HOSPEDA_QUERY_TIMEOUT_S")
 
     @model_validator(mode="after")
@@ -91,6 +96,8 @@ class ServiceSettings(BaseSettings):
         problems = []
         if self.database_url.startswith("sqlite"):
             problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
+        if self.demo:
+            problems.append("HOSPEDA_DEMO must be off")
         if self.topic_replication < 3:
             problems.append("HOSPEDA_TOPIC_REPLICATION must be at least 3")
         return problems
