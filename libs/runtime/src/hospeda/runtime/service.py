@@ -26,6 +26,7 @@ from hospeda.runtime.telemetry import setup_logging, setup_tracing
 log = logging.getLogger(__name__)
 
 Background = Callable[[], Awaitable[None]]
+Hook = Callable[[], Awaitable[None]]
 
 
 class ServiceRuntime:
@@ -63,6 +64,8 @@ class ServiceRuntime:
         )
         self.workers: list[JobWorker] = []
         self._background: list[tuple[str, Background]] = []
+        self._on_start: list[Hook] = []
+        self._on_stop: list[Hook] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
 
@@ -79,10 +82,22 @@ class ServiceRuntime:
         the service runs; it is restarted with backoff if it crashes."""
         self._background.append((name, loop))
 
+    def on_start(self, hook: Hook) -> None:
+        """Run ``hook`` at start-up, after the migrations and before any
+        message is consumed or job claimed (e.g. seed reference data)."""
+        self._on_start.append(hook)
+
+    def on_stop(self, hook: Hook) -> None:
+        """Run ``hook`` when stopping, after consumers and workers stopped
+        (e.g. close HTTP clients)."""
+        self._on_stop.append(hook)
+
     async def start(self) -> None:
         if self._started:
             return
         await upgrade(self.db, *self.migrations)
+        for hook in self._on_start:
+            await hook()
         await ensure_topics(
             self.settings.kafka_bootstrap_servers,
             partitions=self.settings.topic_partitions,
@@ -109,6 +124,11 @@ class ServiceRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.gather(*(worker.stop() for worker in self.workers))
         await self.broker.stop()
+        for hook in self._on_stop:
+            try:
+                await hook()
+            except Exception:
+                log.exception("stop hook failed")
         await self.relay.stop()
         await self.producer.stop()
         await self.db.dispose()
