@@ -268,3 +268,15 @@ def addon(code: str) -> AddonProvisioner:
             f"complemento desconhecido / unknown add-on: {code!r} "
             f"(conhecidos / known: {', '.join(sorted(ADDONS))})"
         ) from None
+
+
+def validate(*codes: str, same_family: bool = False) -> list[AddonProvisioner]:
+    """The provisioners of ``codes``; ``InvalidInput`` for an unknown code, or
+    (``same_family``) for a change between different kinds of add-on."""
+    provisioners = [addon(code) for code in codes]
+    if same_family and len({p.family for p in provisioners}) > 1:
+        raise InvalidInput(
+            f"só é possível trocar um complemento por outro da mesma família / an add-on can only "
+            f"change to another of its family: {codes[0]!r} → {codes[-1]!r}"
+        )
+    return provisioners

@@ -45,6 +45,7 @@ class HostedService(ProvisioningModel, table=True):
     __table_args__ = (
         sa.Index("ix_hosted_service_company", "company_id", "seq"),
         sa.Index("ix_hosted_service_server_state", "server", "state"),
+        sa.UniqueConstraint("server", "username", name="uq_hosted_service_server_username"),
     )
 
     seq: int | None = Field(

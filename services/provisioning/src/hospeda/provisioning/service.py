@@ -39,7 +39,7 @@ from hospeda.contracts.provisioning import (
     UnsuspendAccount,
 )
 from hospeda.contracts.topics import AUDIT_RECORDS, NOTIFY_COMMANDS, PROVISIONING_SERVICE
-from hospeda.provisioning import domain
+from hospeda.provisioning import addons, domain
 from hospeda.provisioning import repository as repo
 from hospeda.provisioning.domain import Action, ServiceState
 from hospeda.provisioning.models import HostedService, ServiceAddon
@@ -144,20 +144,42 @@ async def accept_create(ctx: MessageContext, engine: JobEngine) -> None:
     )
 
 
+async def check_command(session: AsyncSession, kind: str, payload: dict[str, Any]) -> None:
+    """Raise ``InvalidInput`` for a command that can never succeed as it is
+    (an add-on nobody sells, a package the service's server does not offer)."""
+    if kind in ("enable-addon", "disable-addon"):
+        addons.validate(payload["addon_code"])
+    elif kind == "change-addon":
+        addons.validate(payload["from_code"], payload["to_code"], same_family=True)
+    elif kind == "change-package":
+        record = await repo.service(session, UUID(str(payload["service_id"])))
+        server = await repo.server(session, record.server) if record and record.server else None
+        if server is not None and payload["whm_package"] not in server.packages:
+            raise domain.unknown_plan(str(payload["plan_code"]), str(payload["whm_package"]))
+
+
 async def accept(ctx: MessageContext, engine: JobEngine, kind: str) -> None:
     """Queue the job for a command about an existing service. It waits behind
     the service's earlier jobs (same key), e.g. a suspend behind a create that
-    is still retrying."""
+    is still retrying. A command that can never succeed runs unkeyed: it fails
+    at once and visibly (job log, alert, event) without holding up the
+    service's later commands, as a failed keyed job would."""
     message = ctx.message
     command: ServiceCommand = message.payload
     record = await repo.service(ctx.session, command.service_id)
     if record is not None and message.company_id not in (None, record.company_id):
         raise NotFound(f"serviço não encontrado / service not found: {command.service_id}")
+    payload = _job_payload(message)
+    key: str | None = str(command.service_id)
+    try:
+        await check_command(ctx.session, kind, payload)
+    except domain.InvalidInput:
+        key = None
     job_id = await engine.enqueue(
         ctx.session,
         kind,
-        _job_payload(message),
-        key=str(command.service_id),
+        payload,
+        key=key,
         target=target(record.server if record else None),
         dedupe_key=str(message.id),
         cause=message,
@@ -297,9 +319,23 @@ async def record_placement(session: AsyncSession, service_id: UUID, server: str)
     record.server, record.updated_at = server, utcnow()
 
 
-async def record_username(session: AsyncSession, service_id: UUID, username: str) -> None:
+async def reserve_username(
+    session: AsyncSession, service_id: UUID, server: str, domain_name: str, *, refused: set[str]
+) -> str:
+    """Give the service a username no other service of ``server`` has (call
+    under the server's username lock). Keeps the one it already has unless
+    the server ``refused`` it."""
     record = await load(session, service_id)
-    record.username, record.updated_at = username, utcnow()
+    if record.username and record.username not in refused:
+        return record.username
+    taken = await repo.usernames_on(session, server) | refused
+    candidate = next(c for c in domain.username_candidates(domain_name) if c not in taken)
+    record.username, record.updated_at = candidate, utcnow()
+    return candidate
+
+
+def username_lock(server: str) -> int:
+    return stable_lock_key(f"provisioning:usernames:{server}")
 
 
 async def activate(

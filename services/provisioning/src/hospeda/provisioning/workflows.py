@@ -81,6 +81,13 @@ class Workflows:
             )
         return record, self.inventory.client(record.server), record.username
 
+    async def _validate(self, job: JobContext) -> None:
+        async def check() -> None:
+            async with job.transaction() as session:
+                await service.check_command(session, job.job.kind, job.payload)
+
+        await job.step("validate", check)
+
     async def _access(self, whm: WhmClient, user: str) -> Access:
         url, expires = await whm.create_session(user)
         return Access.of(url, expires, cpanel_url(whm.base_url))
@@ -131,19 +138,20 @@ class Workflows:
         whm = self.inventory.client(server)
 
         async def choose_username() -> dict[str, Any]:
-            async with job.transaction() as session:
-                ours = await repo.usernames_on(session, server)
-            for candidate in domain.username_candidates(domain_name):
-                if candidate in ours:
-                    continue
+            refused: set[str] = set()
+            while True:
+                # reserved among our services first (a short, locked transaction),
+                # then checked against accounts on the server we did not create
+                async with job.transaction() as session:
+                    await self.db.advisory_xact_lock(session, service.username_lock(server))
+                    candidate = await service.reserve_username(
+                        session, service_id, server, domain_name, refused=refused
+                    )
                 prefix = candidate[: domain.USERNAME_PREFIX_UNIQUE]
                 taken = await whm.usernames_starting_with(prefix)
-                if any(u[: domain.USERNAME_PREFIX_UNIQUE] == prefix for u in taken):
-                    continue
-                async with job.transaction() as session:
-                    await service.record_username(session, service_id, candidate)
-                return {"username": candidate}
-            raise AssertionError("username_candidates never ends")  # pragma: no cover
+                if not any(u[: domain.USERNAME_PREFIX_UNIQUE] == prefix for u in taken):
+                    return {"username": candidate}
+                refused.add(candidate)
 
         user = (await job.step("username", choose_username))["username"]
 
@@ -304,14 +312,7 @@ class Workflows:
         p = job.payload
         package = str(p["whm_package"])
 
-        async def validate() -> None:
-            async with job.transaction() as session:
-                record = await service.load(session, UUID(p["service_id"]))
-                server = await repo.server(session, record.server) if record.server else None
-            if server is not None and package not in server.packages:
-                raise domain.unknown_plan(str(p["plan_code"]), package)
-
-        await job.step("validate", validate)
+        await self._validate(job)
         record, whm, user = await self._account(job, Action.MODIFY)
 
         async def change() -> None:
@@ -347,7 +348,7 @@ class Workflows:
 
     async def enable_addon(self, job: JobContext) -> None:
         p = job.payload
-        await job.step("validate", lambda: _validate_addons(p["addon_code"]))
+        await self._validate(job)
         provisioner = addon(p["addon_code"])
         record, ctx = await self._addon_context(job)
         details = await provisioner.enable(ctx)
@@ -364,7 +365,7 @@ class Workflows:
 
     async def disable_addon(self, job: JobContext) -> None:
         p = job.payload
-        await job.step("validate", lambda: _validate_addons(p["addon_code"]))
+        await self._validate(job)
         provisioner = addon(p["addon_code"])
         record = await self._service(job)
         details: dict[str, Any] = {}
@@ -378,9 +379,7 @@ class Workflows:
 
     async def change_addon(self, job: JobContext) -> None:
         p = job.payload
-        await job.step(
-            "validate", lambda: _validate_addons(p["from_code"], p["to_code"], same_family=True)
-        )
+        await self._validate(job)
         old, new = addon(p["from_code"]), addon(p["to_code"])
         record, ctx = await self._addon_context(job)
         if old.code == new.code:
@@ -397,16 +396,6 @@ class Workflows:
                 subscription_id=_uuid(p.get("subscription_id")),
                 details=details,
             )
-
-
-async def _validate_addons(*codes: str, same_family: bool = False) -> dict[str, Any]:
-    provisioners = [addon(code) for code in codes]
-    if same_family and len({p.family for p in provisioners}) > 1:
-        raise InvalidInput(
-            f"só é possível trocar um complemento por outro da mesma família / an add-on can only "
-            f"change to another of its family: {codes[0]!r} → {codes[-1]!r}"
-        )
-    return {"codes": list(codes)}
 
 
 def _uuid(value: Any) -> UUID | None:

@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("activated_at", hospeda.runtime.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("terminated_at", hospeda.runtime.types.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("seq"),
+        sa.UniqueConstraint("server", "username", name="uq_hosted_service_server_username"),
         sa.UniqueConstraint("service_id"),
     )
     with op.batch_alter_table("hosted_service", schema=None) as batch_op:
