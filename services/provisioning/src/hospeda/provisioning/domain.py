@@ -94,7 +94,8 @@ def username_problem(name: str) -> str | None:
 
 def username_base(domain: str) -> str:
     """A readable username stem from the domain's first label, valid by WHM's rules."""
-    stem = re.sub(r"[^a-z0-9]", "", domain.split(".")[0].lower().removeprefix("xn--"))
+    label = domain.lower().removeprefix("www.").split(".")[0]
+    stem = re.sub(r"[^a-z0-9]", "", label.removeprefix("xn--"))
     if not stem or not stem[0].isalpha():
         stem = "h" + stem
     if stem.startswith("test"):
@@ -106,17 +107,26 @@ def username_base(domain: str) -> str:
 
 
 def username_candidates(domain: str) -> Iterator[str]:
-    """Usernames to try for ``domain``, best first: the stem, then the stem
-    with two digits, then random ones — all at most 8 characters."""
+    """Usernames to try for ``domain``, best first and each once: the stem,
+    the stem with two digits, then random ones — all at most 8 characters."""
     base = username_base(domain)
-    yield base
-    short = base[:6]
-    for n in range(1, 100):
-        yield f"{short}{n:02d}"
+    seen: set[str] = set()
+
+    def fresh(candidate: str) -> bool:
+        if candidate in seen or username_problem(candidate):
+            return False
+        seen.add(candidate)
+        return True
+
+    for candidate in (base, *(f"{base[:6]}{n:02d}" for n in range(1, 100))):
+        if fresh(candidate):
+            yield candidate
     while True:
-        yield secrets.choice(string.ascii_lowercase) + "".join(
+        candidate = secrets.choice(string.ascii_lowercase) + "".join(
             secrets.choice(string.ascii_lowercase + string.digits) for _ in range(7)
         )
+        if fresh(candidate):
+            yield candidate
 
 
 def generate_password(length: int = 24) -> str:
