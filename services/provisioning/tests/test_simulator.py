@@ -194,6 +194,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         startdate=0,
     )
     state.save(tmp_path / "whm.json")
+    assert PASSWORD not in (tmp_path / "whm.json").read_text()
     again = WhmState.load(tmp_path / "whm.json")
     assert again.accounts["exemplo"].domain == "exemplo.com.br"
 

@@ -42,8 +42,15 @@ class AddonContext:
 
 
 class AddonProvisioner(Protocol):
-    code: str
-    family: str
+    @property
+    def code(self) -> str:
+        """What billing sells it as, e.g. ``backup-pro``."""
+        ...
+
+    @property
+    def family(self) -> str:
+        """Add-ons of one family are tiers of the same thing."""
+        ...
 
     async def enable(self, ctx: AddonContext) -> dict[str, Any]:
         """Turn the add-on on (safe to repeat); returns what it set up."""

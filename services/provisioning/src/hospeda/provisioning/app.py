@@ -9,7 +9,7 @@ from hospeda.contracts.topics import PROVISIONING_JOB
 from hospeda.provisioning.config import ProvisioningSettings
 from hospeda.provisioning.handlers import build_router
 from hospeda.provisioning.inventory import Inventory
-from hospeda.provisioning.service import target
+from hospeda.provisioning.service import server_target
 from hospeda.provisioning.workflows import Workflows
 from hospeda.runtime.clock import Clock
 from hospeda.runtime.db import Database
@@ -47,9 +47,15 @@ def create_app(
     inventory = Inventory(runtime.db, settings)
     Workflows(engine, inventory, settings)
     build_router(engine, router)
-    for server in settings.whm_servers:
-        engine.limit_target(target(server.name) or "", server.concurrency)
-    runtime.on_start(inventory.seed)
+
+    async def start() -> None:
+        # every server in the inventory, configured now or before, keeps its
+        # concurrency limit across all workers
+        await inventory.seed()
+        for server, limit in inventory.limits.items():
+            engine.limit_target(server_target(server), limit)
+
+    runtime.on_start(start)
     runtime.on_stop(inventory.close)
     runtime.jobs(
         engine,

@@ -7,6 +7,7 @@ import base64
 import binascii
 import hashlib
 import logging
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
@@ -63,6 +64,8 @@ class Inventory:
         self.settings = settings
         self.cipher = CredentialCipher(settings.credentials_key)
         self._clients: dict[str, WhmClient] = {}
+        self.limits: dict[str, int] = {}
+        """How many jobs may run at once on each server (its ``concurrency``)."""
 
     async def seed(self) -> None:
         """Write the configured servers (token encrypted) and load every
@@ -70,7 +73,7 @@ class Inventory:
         now = utcnow()
         async with self.db.transaction() as session:
             for conf in self.settings.whm_servers:
-                values = {
+                values: dict[str, Any] = {
                     "url": conf.url,
                     "api_user": conf.user,
                     "token_ciphertext": self.cipher.encrypt(conf.token),
@@ -97,6 +100,7 @@ class Inventory:
         async with self.db.transaction() as session:
             rows = await repo.servers(session)
         old, self._clients = self._clients, {}
+        self.limits = {row.name: row.concurrency for row in rows}
         for row in rows:
             self._clients[row.name] = WhmClient(
                 server=row.name,

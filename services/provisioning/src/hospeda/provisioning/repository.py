@@ -13,12 +13,13 @@ from hospeda.provisioning.models import HostedService, ServiceAddon, WhmServer
 
 _service = HostedService.__table__  # type: ignore[attr-defined]
 _server = WhmServer.__table__  # type: ignore[attr-defined]
+_addon = ServiceAddon.__table__  # type: ignore[attr-defined]
 
 # --- servers -------------------------------------------------------------------------------
 
 
 async def servers(session: AsyncSession) -> list[WhmServer]:
-    result = await session.execute(sa.select(WhmServer).order_by(WhmServer.name))  # type: ignore[arg-type]
+    result = await session.execute(sa.select(WhmServer).order_by(_server.c.name))
     return list(result.scalars())
 
 
@@ -62,7 +63,7 @@ async def deactivate_servers_except(session: AsyncSession, names: Sequence[str])
 
 async def service(session: AsyncSession, service_id: UUID) -> HostedService | None:
     result = await session.execute(
-        sa.select(HostedService).where(HostedService.service_id == service_id)  # type: ignore[arg-type]
+        sa.select(HostedService).where(_service.c.service_id == service_id)
     )
     return result.scalars().first()
 
@@ -71,10 +72,10 @@ async def live_service_with_domain(
     session: AsyncSession, domain: str, *, other_than: UUID
 ) -> HostedService | None:
     result = await session.execute(
-        sa.select(HostedService).where(  # type: ignore[arg-type]
-            HostedService.domain == domain,
-            HostedService.service_id != other_than,
-            HostedService.state.in_(  # type: ignore[attr-defined]
+        sa.select(HostedService).where(
+            _service.c.domain == domain,
+            _service.c.service_id != other_than,
+            _service.c.state.in_(
                 [
                     ServiceState.PENDING.value,
                     ServiceState.ACTIVE.value,
@@ -104,13 +105,13 @@ async def services_page(
     before_seq: int | None,
 ) -> list[HostedService]:
     """Newest first; ``company_id`` None means every company (staff)."""
-    statement = sa.select(HostedService).order_by(HostedService.seq.desc()).limit(limit)  # type: ignore[arg-type, union-attr]
+    statement = sa.select(HostedService).order_by(_service.c.seq.desc()).limit(limit)
     if company_id is not None:
-        statement = statement.where(HostedService.company_id == company_id)  # type: ignore[arg-type]
+        statement = statement.where(_service.c.company_id == company_id)
     if state:
-        statement = statement.where(HostedService.state == state)  # type: ignore[arg-type]
+        statement = statement.where(_service.c.state == state)
     if before_seq is not None:
-        statement = statement.where(HostedService.seq < before_seq)  # type: ignore[arg-type, operator]
+        statement = statement.where(_service.c.seq < before_seq)
     return list((await session.execute(statement)).scalars())
 
 
@@ -123,9 +124,9 @@ async def addons(
     if not service_ids:
         return {}
     result = await session.execute(
-        sa.select(ServiceAddon)  # type: ignore[arg-type]
-        .where(ServiceAddon.service_id.in_(list(service_ids)))  # type: ignore[attr-defined]
-        .order_by(ServiceAddon.code)
+        sa.select(ServiceAddon)
+        .where(_addon.c.service_id.in_(list(service_ids)))
+        .order_by(_addon.c.code)
     )
     grouped: dict[UUID, list[ServiceAddon]] = {}
     for addon in result.scalars():

@@ -76,9 +76,13 @@ CUSTOMER_WAITS_FOR = frozenset(
 CUSTOMER_ROLES = Recipient(company_roles=("owner", "technical"))
 
 
+def server_target(server: str) -> str:
+    """The job target of a WHM server: its concurrency limit applies to it."""
+    return f"whm:{server}"
+
+
 def target(server: str | None) -> str | None:
-    """The job target of a WHM server: its concurrency limit applies."""
-    return f"whm:{server}" if server else None
+    return server_target(server) if server else None
 
 
 # --- commands → jobs -------------------------------------------------------------------------

@@ -190,8 +190,12 @@ class WhmState:
         }
 
     def save(self, path: Path) -> None:
+        """Write the state to ``path`` (without passwords: they live in memory only)."""
+        snapshot = self.snapshot()
+        for account in snapshot["accounts"].values():
+            account["password"] = ""
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.snapshot()))
+        tmp.write_text(json.dumps(snapshot))
         tmp.replace(path)
 
     @classmethod
