@@ -24,7 +24,7 @@ from provisioning_kit import (
 
 from hospeda.contracts import new_id, utcnow
 from hospeda.contracts.jobs import RetryJob
-from hospeda.contracts.provisioning import SuspendAccount
+from hospeda.contracts.provisioning import SuspendAccount, UnsuspendAccount
 from hospeda.contracts.topics import (
     NOTIFY_COMMANDS,
     OPS_ALERT,
@@ -228,3 +228,19 @@ async def test_the_same_command_delivered_twice_makes_one_account(
         assert await whm.calls("createacct") == 1
         await seen.wait(PROVISIONING_SERVICE.name, "provisioning.service.suspended")
         assert len(seen.of(PROVISIONING_SERVICE.name, "provisioning.service.activated")) == 1
+
+        # a repeated suspend finds the account suspended: no second call, no second event
+        await bus.send(
+            SuspendAccount(service_id=create.service_id, reason="teste"), company_id=company
+        )
+
+        async def both_done() -> bool:
+            jobs = await jobs_of(app, create.service_id, "suspend-account")
+            return len(jobs) == 2 and all(j.state == "succeeded" for j in jobs)
+
+        await eventually(both_done, message="the second suspend to finish")
+        assert await whm.calls("suspendacct") == 1
+        # a later event of the same service (same partition) proves nothing else came before it
+        await bus.send(UnsuspendAccount(service_id=create.service_id), company_id=company)
+        await seen.wait(PROVISIONING_SERVICE.name, "provisioning.service.unsuspended")
+        assert len(seen.of(PROVISIONING_SERVICE.name, "provisioning.service.suspended")) == 1

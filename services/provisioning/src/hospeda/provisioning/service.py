@@ -14,7 +14,7 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hospeda.contracts import Actor, Envelope, Payload, new_id, utcnow
+from hospeda.contracts import Actor, Envelope, Payload, Topic, new_id, utcnow
 from hospeda.contracts.audit import AuditRecord
 from hospeda.contracts.notify import Channel, Recipient, SendNotification
 from hospeda.contracts.provisioning import (
@@ -222,7 +222,7 @@ class Flow:
         session: AsyncSession,
         payload: Payload,
         *,
-        topic: Any,
+        topic: Topic | str,
         key: str | UUID | None,
         actor: Actor | None = None,
     ) -> None:
@@ -356,11 +356,12 @@ async def activate(
     domain.check(record.state, Action.ACTIVATE)
     if record.state == ServiceState.ACTIVE:
         return
+    if not record.server or not record.username:
+        raise RuntimeError(f"service {service_id} has no server or username yet")
     before = snapshot(record)
     now = utcnow()
     record.state, record.ip, record.last_error = ServiceState.ACTIVE.value, ip, None
     record.activated_at = record.updated_at = now
-    assert record.server and record.username
     flow.emit(
         session,
         ServiceActivated(
@@ -393,7 +394,8 @@ async def activate(
 
 async def suspended(session: AsyncSession, flow: Flow, service_id: UUID, *, reason: str) -> None:
     record = await load(session, service_id)
-    domain.check(record.state, Action.SUSPEND)
+    if domain.check(record.state, Action.SUSPEND) == record.state:
+        return  # already suspended: nothing changed, nothing to announce
     before = snapshot(record)
     record.state, record.suspend_reason, record.updated_at = (
         ServiceState.SUSPENDED.value,
@@ -417,7 +419,8 @@ async def suspended(session: AsyncSession, flow: Flow, service_id: UUID, *, reas
 
 async def unsuspended(session: AsyncSession, flow: Flow, service_id: UUID) -> None:
     record = await load(session, service_id)
-    domain.check(record.state, Action.UNSUSPEND)
+    if domain.check(record.state, Action.UNSUSPEND) == record.state:
+        return
     before = snapshot(record)
     record.state, record.suspend_reason, record.updated_at = (
         ServiceState.ACTIVE.value,
@@ -441,7 +444,8 @@ async def unsuspended(session: AsyncSession, flow: Flow, service_id: UUID) -> No
 
 async def terminated(session: AsyncSession, flow: Flow, service_id: UUID, *, reason: str) -> None:
     record = await load(session, service_id)
-    domain.check(record.state, Action.TERMINATE)
+    if domain.check(record.state, Action.TERMINATE) == record.state:
+        return
     before = snapshot(record)
     now = utcnow()
     record.state, record.updated_at, record.terminated_at = ServiceState.TERMINATED.value, now, now
@@ -467,6 +471,8 @@ async def package_changed(
 ) -> None:
     record = await load(session, service_id)
     domain.check(record.state, Action.MODIFY)
+    if (record.plan_code, record.whm_package) == (plan_code, whm_package):
+        return
     before = snapshot(record)
     record.plan_code, record.whm_package, record.updated_at = plan_code, whm_package, utcnow()
     flow.emit(
