@@ -327,7 +327,6 @@ async def test_a_job_on_a_killed_worker_is_resumed(db: Database, database_url: s
     doomed = _spawn(database_url, "slow", "60")
     _go(doomed)
 
-
     async def started() -> bool:
         async with db.transaction() as session:
             lines = (
