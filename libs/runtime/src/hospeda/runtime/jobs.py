@@ -639,6 +639,19 @@ class JobEngine:
 
     # --- internals shared with workers ----------------------------------------------------
 
+    def emit(
+        self,
+        session: AsyncSession,
+        job: ClaimedJob,
+        payload: Payload,
+        *,
+        topic: Topic | str,
+        key: str | UUID | None,
+    ) -> None:
+        """Publish ``payload`` as caused by ``job``, in ``session``'s transaction
+        (for ``on_failure`` hooks)."""
+        outbox.add(session, self._envelope(payload, job), topic=topic, key=key)
+
     def _envelope(self, payload: Payload, job: ClaimedJob) -> Envelope[Any]:
         return Envelope.of(
             payload,
