@@ -85,8 +85,9 @@ async def test_the_full_life_of_an_account(
         )
         assert not any("password" in key or "senha" in key for key in data)
         async with httpx.AsyncClient() as http:  # the way in: a single-use login link
-            assert (await http.get(str(data["login_url"]))).status_code == 200
-            assert (await http.get(str(data["login_url"]))).status_code == 401
+            assert (await http.get(str(data["link"]))).status_code == 200
+            assert (await http.get(str(data["link"]))).status_code == 401
+        assert isinstance(data["expires_minutes"], int) and data["expires_minutes"] > 0
 
         [create_job] = await jobs_of(app, service_id, "create-account")
         assert create_job.attempts == 1 and create_job.target == "whm:whm1"
@@ -148,9 +149,10 @@ async def test_the_full_life_of_an_account(
         assert (await whm.accounts())[user]["password"] != before
         await seen.wait(NOTIFY_COMMANDS.name, "notify.send", count=2)
         reset_notice = [
-            e for e in seen.of(NOTIFY_COMMANDS.name) if e.payload.template == "cpanel-access"
+            e for e in seen.of(NOTIFY_COMMANDS.name) if e.payload.template == "password-reset"
         ]
-        assert len(reset_notice) == 1 and reset_notice[0].payload.data["login_url"]
+        assert len(reset_notice) == 1 and reset_notice[0].payload.data["username"] == user
+        assert "app=Password_Change" in str(reset_notice[0].payload.data["link"])
 
         # --- terminate ------------------------------------------------------------------------
         await bus.send(

@@ -276,7 +276,7 @@ class Flow:
 class Access:
     """A way into cPanel for the customer: a single-use login link (never a password)."""
 
-    login_url: str
+    link: str
     expires_at: datetime
     cpanel_url: str
 
@@ -285,9 +285,12 @@ class Access:
         return cls(url, datetime.fromtimestamp(expires_epoch, UTC), cpanel_url)
 
     def data(self) -> dict[str, Any]:
+        """As notify's templates take it: ``link`` and ``expires_minutes``."""
+        minutes = max(1, int((self.expires_at - utcnow()).total_seconds() // 60))
         return {
-            "login_url": self.login_url,
-            "login_url_expires_at": self.expires_at.isoformat(),
+            "link": self.link,
+            "expires_minutes": minutes,
+            "link_expires_at": self.expires_at.isoformat(),
             "cpanel_url": self.cpanel_url,
         }
 
@@ -494,16 +497,16 @@ async def password_reset(
     session: AsyncSession, flow: Flow, service_id: UUID, *, access: Access
 ) -> None:
     """The password was replaced by one nobody knows; the customer gets a
-    single-use login link to set their own."""
+    single-use link into cPanel's password page to choose their own."""
     record = await load(session, service_id)
     flow.notify(
         session,
-        "cpanel-access",
+        "password-reset",
         {
+            "name": record.username,
             "service_id": str(service_id),
             "domain": record.domain,
             "username": record.username,
-            "reason": "password-reset",
             **access.data(),
         },
     )

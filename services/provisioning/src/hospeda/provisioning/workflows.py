@@ -88,8 +88,8 @@ class Workflows:
 
         await job.step("validate", check)
 
-    async def _access(self, whm: WhmClient, user: str) -> Access:
-        url, expires = await whm.create_session(user)
+    async def _access(self, whm: WhmClient, user: str, *, app: str | None = None) -> Access:
+        url, expires = await whm.create_session(user, app=app)
         return Access.of(url, expires, cpanel_url(whm.base_url))
 
     # --- create ---------------------------------------------------------------------------------
@@ -332,9 +332,9 @@ class Workflows:
     async def reset_password(self, job: JobContext) -> None:
         record, whm, user = await self._account(job, Action.MODIFY)
         # a new password nobody knows (never stored, logged or sent); the
-        # customer sets their own through a single-use login link
+        # customer sets their own through a single-use link to that page
         await job.step("whm.passwd", lambda: whm.set_password(user, domain.generate_password()))
-        access = await self._access(whm, user)
+        access = await self._access(whm, user, app="Password_Change")
         async with job.transaction() as session:
             await service.password_reset(
                 session, Flow.of(job.job), record.service_id, access=access

@@ -259,9 +259,11 @@ class WhmClient:
     async def set_password(self, user: str, password: str) -> None:
         await self.call("passwd", {"user": user, "password": password, "db_pass_update": 0})
 
-    async def create_session(self, user: str) -> tuple[str, int]:
-        """A single-use cPanel login URL for ``user`` and when it expires (epoch seconds)."""
-        data = await self.call("create_user_session", {"user": user, "service": "cpaneld"})
+    async def create_session(self, user: str, *, app: str | None = None) -> tuple[str, int]:
+        """A single-use cPanel login URL for ``user`` (opening ``app``, e.g.
+        ``Password_Change``) and when it expires (epoch seconds)."""
+        params = {"user": user, "service": "cpaneld", **({"app": app} if app else {})}
+        data = await self.call("create_user_session", params)
         return str(data["url"]), int(data["expires"])
 
     async def packages(self) -> list[str]:

@@ -348,6 +348,8 @@ class WhmState:
         expires = int(time.time()) + 900
         self.sessions[session] = {"user": account.user, "expires": expires, "used": False}
         url = f"{base_url}/cpsess{token}/login/?session={session}"
+        if p.get("app"):
+            url += f"&app={p['app']}"
         return {
             "url": url,
             "session": session,
