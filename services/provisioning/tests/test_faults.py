@@ -152,8 +152,7 @@ async def test_a_permanent_fault_fails_dead_letters_and_an_operator_retry_succee
 
         await bus.send(RetryJob(job_id=job.id), company_id=None, actor=STAFF, key=job.id)
         await wait_state(app, service_id, "active")
-        [job] = await jobs_of(app, service_id, "create-account")
-        assert job.state == "succeeded"
+        job = await wait_job(app, service_id, "create-account", "succeeded")
         log = await job_log(app, job.id)
         assert [status for step, status, _ in log if step is None] == [
             "failed",

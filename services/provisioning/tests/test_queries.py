@@ -60,7 +60,8 @@ async def test_services_are_listed_and_read_per_company_and_servers_by_staff_onl
             got = await bus.ask(
                 "services.get", {"service_id": str(mine[0].service_id)}, company_id=ours
             )
-            return [a["code"] for a in got["addons"] if a["state"] == "active"] == ["security"]
+            on = [a["code"] for a in got["addons"] if a["state"] == "active"] == ["security"]
+            return on and got["last_job"]["state"] == "succeeded"
 
         from hospeda.devstack.testing import eventually
 
