@@ -23,8 +23,8 @@ from provisioning_kit import (
 )
 
 from hospeda.contracts import new_id, utcnow
-from hospeda.contracts.jobs import RetryJob
-from hospeda.contracts.provisioning import SuspendAccount, UnsuspendAccount
+from hospeda.contracts.jobs import CancelJob, RetryJob
+from hospeda.contracts.provisioning import SuspendAccount, TerminateAccount, UnsuspendAccount
 from hospeda.contracts.topics import (
     NOTIFY_COMMANDS,
     OPS_ALERT,
@@ -243,3 +243,37 @@ async def test_the_same_command_delivered_twice_makes_one_account(
         await bus.send(UnsuspendAccount(service_id=create.service_id), company_id=company)
         await seen.wait(PROVISIONING_SERVICE.name, "provisioning.service.unsuspended")
         assert len(seen.of(PROVISIONING_SERVICE.name, "provisioning.service.suspended")) == 1
+
+
+async def test_an_operator_cancels_a_failed_creation_and_the_commands_behind_it_run(
+    whm: Whm, bus: Bus, database_url: str, kafka_bootstrap: str
+) -> None:
+    settings = make_settings(database_url, kafka_bootstrap, [whm.settings()])
+    await whm.control.fault("createacct", "refuse", reason="The server is being decommissioned.")
+    company = new_id()
+    async with watching(kafka_bootstrap, PROVISIONING_SERVICE) as seen, running(settings) as app:
+        create = create_command("desistiu.com.br")
+        await bus.send(create, company_id=company)
+        failed = await wait_job(app, create.service_id, "create-account", "failed")
+        # billing refunds and ends the service; the termination waits behind the failure
+        await bus.send(
+            TerminateAccount(service_id=create.service_id, reason="reembolsado"), company_id=company
+        )
+        await eventually(
+            lambda: _has_job(app, create.service_id, "terminate-account"),
+            message="the terminate job to be queued",
+        )
+        [terminate] = await jobs_of(app, create.service_id, "terminate-account")
+        assert terminate.state == "queued" and terminate.attempts == 0
+
+        await bus.send(
+            CancelJob(job_id=failed.id, reason="cliente reembolsado"),
+            company_id=None,
+            actor=STAFF,
+            key=failed.id,
+        )
+        await wait_job(app, create.service_id, "create-account", "cancelled")
+        await wait_state(app, create.service_id, "terminated")
+        await seen.wait(PROVISIONING_SERVICE.name, "provisioning.service.terminated")
+        assert await whm.accounts() == {}
+        assert await whm.calls("removeacct") == 0  # there was never an account to remove
