@@ -10,6 +10,7 @@ from provisioning_kit import (
     job_log,
     make_settings,
     running,
+    service_row,
     wait_job,
     wait_state,
     watching,
@@ -18,6 +19,7 @@ from provisioning_kit import (
 from hospeda.contracts import new_id
 from hospeda.contracts.provisioning import EnableAddon
 from hospeda.contracts.topics import NOTIFY_COMMANDS, PROVISIONING_SERVICE
+from hospeda.devstack.testing import eventually
 
 
 async def test_an_invalid_domain_and_an_unknown_plan_fail_fast_with_a_clear_reason(
@@ -78,3 +80,31 @@ async def test_an_invalid_domain_and_an_unknown_plan_fail_fast_with_a_clear_reas
         job = await wait_job(app, good.service_id, "enable-addon", "failed")
         assert job.attempts == 1 and job.last_error is not None
         assert job.last_error.startswith("complemento desconhecido / unknown add-on: 'turbo'")
+
+
+async def test_two_services_for_one_domain_make_one_account(
+    whm: Whm, bus: Bus, database_url: str, kafka_bootstrap: str
+) -> None:
+    settings = make_settings(database_url, kafka_bootstrap, [whm.settings()])
+    company = new_id()
+    async with running(settings) as app:
+        orders = [create_command("disputado.com.br"), create_command("disputado.com.br")]
+        for order in orders:
+            await bus.send(order, company_id=company)
+
+        async def states() -> list[str]:
+            rows = [await service_row(app, o.service_id) for o in orders]
+            return sorted(r.state if r else "missing" for r in rows)
+
+        await eventually(
+            lambda: _equals(states, ["active", "failed"]), message="one active, the other failed"
+        )
+        [loser] = [o for o in orders if (await service_row(app, o.service_id)).state == "failed"]  # type: ignore[union-attr]
+        job = await wait_job(app, loser.service_id, "create-account", "failed")
+        assert job.attempts == 1
+        assert "já tem outro serviço de hospedagem" in (job.last_error or "")
+        assert [a["domain"] for a in (await whm.accounts()).values()] == ["disputado.com.br"]
+
+
+async def _equals(read, expected) -> bool:  # type: ignore[no-untyped-def]
+    return await read() == expected

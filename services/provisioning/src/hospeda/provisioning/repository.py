@@ -68,13 +68,14 @@ async def service(session: AsyncSession, service_id: UUID) -> HostedService | No
     return result.scalars().first()
 
 
-async def live_service_with_domain(
-    session: AsyncSession, domain: str, *, other_than: UUID
+async def earlier_live_service_with_domain(
+    session: AsyncSession, domain: str, *, before_seq: int
 ) -> HostedService | None:
+    """A service recorded before ``before_seq`` that holds (or will hold) ``domain``."""
     result = await session.execute(
         sa.select(HostedService).where(
             _service.c.domain == domain,
-            _service.c.service_id != other_than,
+            _service.c.seq < before_seq,
             _service.c.state.in_(
                 [
                     ServiceState.PENDING.value,

@@ -105,7 +105,12 @@ class Workflows:
                 loads = await repo.server_loads(session)
                 if not any(s.active and p["whm_package"] in s.packages for s in loads):
                     raise domain.unknown_plan(p["plan_code"], p["whm_package"])
-                other = await repo.live_service_with_domain(session, name, other_than=service_id)
+                record = await service.load(session, service_id)
+                assert record.seq is not None
+                # the first service ordered for a domain gets it
+                other = await repo.earlier_live_service_with_domain(
+                    session, name, before_seq=record.seq
+                )
             if other is not None:
                 raise InvalidInput(
                     f"o domínio {name} já tem outro serviço de hospedagem / the domain {name} "
