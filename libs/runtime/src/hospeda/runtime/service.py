@@ -63,6 +63,7 @@ class ServiceRuntime:
         )
         self.workers: list[JobWorker] = []
         self._background: list[tuple[str, Background]] = []
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
 
@@ -78,6 +79,11 @@ class ServiceRuntime:
         """Run ``loop`` (a coroutine function that runs until cancelled) while
         the service runs; it is restarted with backoff if it crashes."""
         self._background.append((name, loop))
+
+    def on_stop(self, close: Callable[[], Awaitable[None]]) -> None:
+        """Call ``close`` when the service stops, after its workers (to release
+        clients the service owns: an HTTP client, a Redis connection)."""
+        self._closers.append(close)
 
     async def start(self) -> None:
         if self._started:
@@ -108,6 +114,11 @@ class ServiceRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.gather(*(worker.stop() for worker in self.workers))
+        for close in self._closers:
+            try:
+                await close()
+            except Exception:
+                log.exception("could not close a client of %s", self.service)
         await self.broker.stop()
         await self.relay.stop()
         await self.producer.stop()
