@@ -59,6 +59,14 @@ def _label_to_ascii(label: str, *, underscore: bool, what: str) -> str:
                 f"{what}: rótulo {label!r} inválido (use {allowed}, sem hífen no início ou fim) / "
                 f"invalid label {label!r} (use {allowed_en}, no hyphen at either end)"
             )
+        if ascii_label.startswith("xn--"):
+            try:
+                idna.decode(ascii_label)
+            except idna.IDNAError:
+                raise InvalidRecord(
+                    f"{what}: rótulo {label!r} não é um IDN (punycode) válido / "
+                    f"label {label!r} is not a valid IDN (punycode)"
+                ) from None
     else:
         try:
             ascii_label = idna.encode(label, uts46=True).decode("ascii")

@@ -79,7 +79,7 @@ class DelegationChecker:
         problems = list(compare_nameservers(expected, found))
         inconclusive = False
         answers = await asyncio.gather(*(self._authoritative(ns, domain) for ns in expected))
-        for ns, (status, detail) in zip(expected, answers, strict=True):
+        for status, detail in answers:
             if status == "ok":
                 continue
             if status == "unreachable":
