@@ -277,15 +277,16 @@ class Dns:
         name: str,
         params: dict[str, Any] | None = None,
         *,
-        company_id: UUID | None = None,
+        company_id: UUID | None | str = "own",
         actor: Actor = CUSTOMER,
     ) -> Any:
-        """Answer a query the way the consumer does (same handler, same session)."""
+        """Answer a query the way the consumer does (same handler, same session).
+        ``company_id`` defaults to this test's company; None asks without one."""
         handler = self.runtime.router.queries[name]
         envelope = Envelope.of(
             Query(name=name, params=params or {}),
             actor=actor,
-            company_id=company_id or self.company_id,
+            company_id=self.company_id if company_id == "own" else company_id,  # type: ignore[arg-type]
         )
         async with self.db.transaction() as session:
             return await handler(dict(params or {}), QueryContext(session, envelope))
