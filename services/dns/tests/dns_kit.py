@@ -277,7 +277,7 @@ class Dns:
         name: str,
         params: dict[str, Any] | None = None,
         *,
-        company_id: UUID | None | str = "own",
+        company_id: UUID | str | None = "own",
         actor: Actor = CUSTOMER,
     ) -> Any:
         """Answer a query the way the consumer does (same handler, same session).

@@ -19,7 +19,9 @@ def checker(world: DnsWorld) -> DelegationChecker:
     return DelegationChecker(root_servers=[ROOT], port=world.port, timeout=0.3)
 
 
-async def test_verified_when_the_parent_delegates_to_nameservers_that_answer(world: DnsWorld) -> None:
+async def test_verified_when_the_parent_delegates_to_nameservers_that_answer(
+    world: DnsWorld,
+) -> None:
     await world.delegate("exemplo.com.br", PROVIDER_NS)
     check = await checker(world).check("exemplo.com.br", PROVIDER_NS)
     assert check.verified
@@ -134,7 +136,9 @@ async def test_a_domain_never_delegated_fails_after_the_waiting_period(
     assert await dns.events(types={"dns.delegation.verified"}) == []
 
 
-async def test_a_lost_delegation_is_detected_and_reported(start_dns: StartDns, world: DnsWorld) -> None:
+async def test_a_lost_delegation_is_detected_and_reported(
+    start_dns: StartDns, world: DnsWorld
+) -> None:
     clock = ManualClock()
     await world.delegate("perdido.com.br", PROVIDER_NS)
     dns = await start_dns(clock=clock, recheck_interval_s=3600, **OWN)

@@ -56,7 +56,9 @@ async def test_a_429_pauses_every_request_for_its_retry_after(
 ) -> None:
     dns = await start_dns()
     await cloudflare.block(2)  # someone else used up the token's budget
-    await dns.send(CreateZone(domain="espera.com.br", server_ip="198.51.100.20"), key="espera.com.br")
+    await dns.send(
+        CreateZone(domain="espera.com.br", server_ip="198.51.100.20"), key="espera.com.br"
+    )
     await dns.send(CreateZone(domain="calma.com.br", server_ip="198.51.100.20"), key="calma.com.br")
     await dns.wait_zone("espera.com.br", lambda z: z["status"] == "active", message="zone active")
     await dns.wait_zone("calma.com.br", lambda z: z["status"] == "active", message="zone active")

@@ -85,7 +85,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("record", "reason"), BAD, ids=[f"{r.type}:{r.name[:20]}:{why[:30]}" for r, why in BAD])
+@pytest.mark.parametrize(
+    ("record", "reason"), BAD, ids=[f"{r.type}:{r.name[:20]}:{why[:30]}" for r, why in BAD]
+)
 def test_bad_records_are_refused_with_a_reason_in_portuguese_then_english(
     record: RecordSpec, reason: str
 ) -> None:
@@ -103,11 +105,20 @@ GOOD = [
     (spec("A", "*.loja", "203.0.113.1"), ("*.loja", "203.0.113.1")),
     (spec("AAAA", "v6", "2001:DB8:0::1"), ("v6", "2001:db8::1")),
     (spec("CNAME", "loja", "Shops.MyShopify.com."), ("loja", "shops.myshopify.com")),
-    (spec("CNAME", "s1._domainkey", "s1.domainkey.u1.wl.sendgrid.net"), ("s1._domainkey", "s1.domainkey.u1.wl.sendgrid.net")),
+    (
+        spec("CNAME", "s1._domainkey", "s1.domainkey.u1.wl.sendgrid.net"),
+        ("s1._domainkey", "s1.domainkey.u1.wl.sendgrid.net"),
+    ),
     (spec("MX", "@", "aspmx.l.google.com", priority=1), ("@", "aspmx.l.google.com")),
     (spec("TXT", "@", "google-site-verification=abc"), ("@", "google-site-verification=abc")),
-    (spec("TXT", "dkim", '"' + "a" * 255 + '" "' + "b" * 100 + '"'), ("dkim", '"' + "a" * 255 + '" "' + "b" * 100 + '"')),
-    (spec("SRV", "_sip._tcp", "5 5060 sip.exemplo.com.br", priority=10), ("_sip._tcp", "5 5060 sip.exemplo.com.br")),
+    (
+        spec("TXT", "dkim", '"' + "a" * 255 + '" "' + "b" * 100 + '"'),
+        ("dkim", '"' + "a" * 255 + '" "' + "b" * 100 + '"'),
+    ),
+    (
+        spec("SRV", "_sip._tcp", "5 5060 sip.exemplo.com.br", priority=10),
+        ("_sip._tcp", "5 5060 sip.exemplo.com.br"),
+    ),
     (spec("CAA", "@", '0 issue "letsencrypt.org"'), ("@", '0 issue "letsencrypt.org"')),
     (spec("NS", "dev", "ns1.outro.com.br"), ("dev", "ns1.outro.com.br")),
     (spec("A", "www", "203.0.113.2", ttl=1), ("www", "203.0.113.2")),
@@ -115,18 +126,24 @@ GOOD = [
 ]
 
 
-@pytest.mark.parametrize(("record", "normal"), GOOD, ids=[f"{r.type}:{r.name[:20]}" for r, _ in GOOD])
+@pytest.mark.parametrize(
+    ("record", "normal"), GOOD, ids=[f"{r.type}:{r.name[:20]}" for r, _ in GOOD]
+)
 def test_good_records_come_out_normalised(record: RecordSpec, normal: tuple[str, str]) -> None:
     valid = validate_record(record, ZONE, EXISTING)
     assert (valid.name, valid.content) == normal
 
 
 def test_an_update_does_not_conflict_with_the_record_it_replaces() -> None:
-    valid = validate_record(spec("CNAME", "blog", "outro.com.br"), ZONE, EXISTING, replacing="r-blog")
+    valid = validate_record(
+        spec("CNAME", "blog", "outro.com.br"), ZONE, EXISTING, replacing="r-blog"
+    )
     assert valid.content == "outro.com.br"
 
 
-@pytest.mark.parametrize("domain", ["", "localhost", "exa mple.com", "203.0.113.1", "-x.com.br", ("a" * 64) + ".com"])
+@pytest.mark.parametrize(
+    "domain", ["", "localhost", "exa mple.com", "203.0.113.1", "-x.com.br", ("a" * 64) + ".com"]
+)
 def test_bad_domains_are_refused(domain: str) -> None:
     with pytest.raises(InvalidDomain):
         normalize_domain(domain)
@@ -174,7 +191,11 @@ async def test_customers_manage_records_and_bad_input_is_refused_before_cloudfla
     assert (await cloudflare.stats())["requests"] == before  # nothing reached Cloudflare
 
     # another company cannot touch this zone either
-    await dns.send(CreateRecord(domain=ZONE, record=spec("A", "app", "203.0.113.1")), key=ZONE, company_id=uuid4())
+    await dns.send(
+        CreateRecord(domain=ZONE, record=spec("A", "app", "203.0.113.1")),
+        key=ZONE,
+        company_id=uuid4(),
+    )
     events = await dns.wait_events({"dns.record.rejected": len(refused) + 1})
     assert "não encontrado nesta empresa" in events[-1].payload.reason
 
@@ -184,7 +205,11 @@ async def test_customers_manage_records_and_bad_input_is_refused_before_cloudfla
     created = next(e for e in events if e.type == "dns.record.created").payload.record
     assert (created.name, created.content) == ("app", "203.0.113.1")
     await dns.send(
-        UpdateRecord(domain=ZONE, record_id=created.record_id, record=spec("A", "app", "203.0.113.2", ttl=300)),
+        UpdateRecord(
+            domain=ZONE,
+            record_id=created.record_id,
+            record=spec("A", "app", "203.0.113.2", ttl=300),
+        ),
         key=ZONE,
     )
     await dns.wait_events({"dns.record.updated": 1})
@@ -193,7 +218,9 @@ async def test_customers_manage_records_and_bad_input_is_refused_before_cloudfla
     assert [(r["content"], r["ttl"]) for r in app] == [("203.0.113.2", 300)]
     listed = await dns.query("records.list", {"domain": ZONE, "type": "A", "limit": 2})
     assert len(listed["items"]) == 2 and listed["next_cursor"]
-    rest = await dns.query("records.list", {"domain": ZONE, "type": "A", "cursor": listed["next_cursor"]})
+    rest = await dns.query(
+        "records.list", {"domain": ZONE, "type": "A", "cursor": listed["next_cursor"]}
+    )
     names = [r["name"] for r in listed["items"] + rest["items"]]
     assert sorted(names) == ["@", "app", "ftp", "mail", "webmail", "www"]
 

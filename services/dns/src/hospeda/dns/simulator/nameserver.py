@@ -247,14 +247,14 @@ class World:
         return response
 
     def _closest_zone(self, server: Server, qname: dns.name.Name) -> dns.zone.Zone | None:
-        best: dns.zone.Zone | None = None
-        for origin in server.zones:
-            zone = self.zones.get(origin)
-            if zone is None or not qname.is_subdomain(zone.origin):
-                continue
-            if best is None or len(zone.origin) > len(best.origin):
-                best = zone
-        return best
+        name = qname
+        while True:
+            key = _key(name)
+            if key in server.zones and key in self.zones:
+                return self.zones[key]
+            if name == dns.name.root:
+                return None
+            name = name.parent()
 
     def _delegation(
         self, zone: dns.zone.Zone, qname: dns.name.Name
