@@ -88,3 +88,28 @@ async def test_a_refused_token_fails_the_job_with_a_clear_reason(
     assert "9109: Invalid access token" in failed.payload.error
     assert "not-the-token" not in failed.payload.error
     assert await cloudflare.zones() == []
+
+
+def test_production_refuses_the_simulator_token_and_plain_http() -> None:
+    from hospeda.dns.config import DnsSettings
+    from hospeda.runtime.settings import InsecureSettings
+
+    with pytest.raises(InsecureSettings) as refused:
+        DnsSettings(
+            HOSPEDA_ENV="production",
+            DATABASE_URL="postgresql://db/dns",
+            HOSPEDA_TOPIC_REPLICATION=3,
+            cloudflare_base_url="http://127.0.0.1:8787/client/v4",
+        )
+    assert "DNS_CLOUDFLARE_API_TOKEN must be a real Cloudflare API token" in str(refused.value)
+    assert "DNS_CLOUDFLARE_BASE_URL must use https" in str(refused.value)
+    settings = DnsSettings(
+        HOSPEDA_ENV="production",
+        DATABASE_URL="postgresql://db/dns",
+        HOSPEDA_TOPIC_REPLICATION=3,
+        cloudflare_api_token="a-real-looking-token-0123456789abcdef",
+        own_nameservers="NS1.Hospeda.com.br., ns2.hospeda.com.br",
+    )
+    assert settings.cloudflare_base_url is None  # the real API
+    assert settings.own_nameservers == ["ns1.hospeda.com.br", "ns2.hospeda.com.br"]
+    assert "0123456789abcdef" not in repr(settings)
