@@ -91,10 +91,11 @@ async def test_a_refused_token_fails_the_job_with_a_clear_reason(
 
 
 def test_production_refuses_the_simulator_token_and_plain_http() -> None:
-    from hospeda.dns.config import DnsSettings
-    from hospeda.runtime.settings import InsecureSettings
+    from pydantic import ValidationError
 
-    with pytest.raises(InsecureSettings) as refused:
+    from hospeda.dns.config import DnsSettings
+
+    with pytest.raises(ValidationError) as refused:
         DnsSettings(
             HOSPEDA_ENV="production",
             DATABASE_URL="postgresql://db/dns",
