@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import sqlalchemy as sa
 from dns_kit import CloudflareSim, StartDns
 
@@ -27,6 +28,7 @@ ZONES = 500
 REQUESTS_PER_ZONE = 9  # the zone and its 8 default records
 
 
+@pytest.mark.slow
 async def test_a_burst_of_500_new_zones_stays_inside_the_rate_limit(
     start_dns: StartDns, cloudflare: CloudflareSim
 ) -> None:

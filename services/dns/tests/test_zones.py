@@ -58,7 +58,7 @@ async def test_a_new_service_gets_its_zone_records_and_delegation_instructions(
     note = next(e for e in notes if e.payload.template == "delegation-instructions")
     assert note.company_id == dns.company_id
     assert note.payload.recipient.company_roles == ("owner", "technical")
-    assert note.payload.data["nameservers"] == ", ".join(at_cloudflare["name_servers"])
+    assert note.payload.data["nameservers"] == "\n".join(at_cloudflare["name_servers"])
     assert note.payload.data["domain"] == "exemplo.com.br"
 
 

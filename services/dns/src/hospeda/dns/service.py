@@ -430,8 +430,8 @@ class DnsService:
         notification_id = uuid5(_IDS, f"{template}:{zone.domain}:{job.id}:{job.attempt}")
         data: dict[str, str | int | bool | None] = {
             "domain": zone.domain,
-            "nameservers": ", ".join(expected),
-            "found_nameservers": ", ".join(found),
+            "nameservers": "\n".join(expected),
+            "found_nameservers": "\n".join(found),
             "provider": self.settings.provider_name,
             "wait_hours": int(self.settings.delegation_wait_hours),
         }
