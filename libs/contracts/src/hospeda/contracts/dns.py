@@ -141,6 +141,19 @@ class RecordDeleted(Payload):
     record_id: str
 
 
+class RecordRejected(Payload):
+    """A customer's record command was refused before reaching the provider;
+    ``reason`` says why and how to fix it (pt-BR, then English). The envelope's
+    causation id is the refused command's id."""
+
+    TYPE: ClassVar[str] = "dns.record.rejected"
+    domain: str
+    command: str = Field(description="The refused command's type, e.g. `dns.create_record`.")
+    reason: str
+    record_id: str | None = None
+    record: RecordSpec | None = None
+
+
 class DelegationPending(Payload):
     """The domain does not point at our nameservers yet; checks go on."""
 

@@ -189,6 +189,7 @@ DNS_ZONE = Topic(
         dns.RecordCreated,
         dns.RecordUpdated,
         dns.RecordDeleted,
+        dns.RecordRejected,
         dns.DelegationPending,
         dns.DelegationVerified,
         dns.DelegationFailed,

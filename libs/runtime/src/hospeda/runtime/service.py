@@ -26,7 +26,6 @@ from hospeda.runtime.telemetry import setup_logging, setup_tracing
 log = logging.getLogger(__name__)
 
 Background = Callable[[], Awaitable[None]]
-Hook = Callable[[], Awaitable[None]]
 
 
 class ServiceRuntime:
@@ -64,8 +63,8 @@ class ServiceRuntime:
         )
         self.workers: list[JobWorker] = []
         self._background: list[tuple[str, Background]] = []
-        self._on_start: list[Hook] = []
-        self._on_stop: list[Hook] = []
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._starters: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
 
@@ -82,22 +81,22 @@ class ServiceRuntime:
         the service runs; it is restarted with backoff if it crashes."""
         self._background.append((name, loop))
 
-    def on_start(self, hook: Hook) -> None:
-        """Run ``hook`` at start-up, after the migrations and before any
+    def on_start(self, prepare: Callable[[], Awaitable[None]]) -> None:
+        """Call ``prepare`` at start-up, after the migrations and before any
         message is consumed or job claimed (e.g. seed reference data)."""
-        self._on_start.append(hook)
+        self._starters.append(prepare)
 
-    def on_stop(self, hook: Hook) -> None:
-        """Run ``hook`` when stopping, after consumers and workers stopped
-        (e.g. close HTTP clients)."""
-        self._on_stop.append(hook)
+    def on_stop(self, close: Callable[[], Awaitable[None]]) -> None:
+        """Call ``close`` when the service stops, after its workers (to release
+        clients the service owns: an HTTP client, a Redis connection)."""
+        self._closers.append(close)
 
     async def start(self) -> None:
         if self._started:
             return
         await upgrade(self.db, *self.migrations)
-        for hook in self._on_start:
-            await hook()
+        for prepare in self._starters:
+            await prepare()
         await ensure_topics(
             self.settings.kafka_bootstrap_servers,
             partitions=self.settings.topic_partitions,
@@ -123,12 +122,12 @@ class ServiceRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.gather(*(worker.stop() for worker in self.workers))
-        await self.broker.stop()
-        for hook in self._on_stop:
+        for close in self._closers:
             try:
-                await hook()
+                await close()
             except Exception:
-                log.exception("stop hook failed")
+                log.exception("could not close a client of %s", self.service)
+        await self.broker.stop()
         await self.relay.stop()
         await self.producer.stop()
         await self.db.dispose()
