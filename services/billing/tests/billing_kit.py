@@ -438,3 +438,67 @@ async def wait_for_ingress(app: BillingApp) -> None:
             return False
 
     await eventually(up, message="the webhook ingress")
+
+
+async def ordered(h: Harness, **order: Any) -> Any:
+    """Place an order (catalog seeded) and return its ``InvoiceIssued``."""
+    await h.seed_catalog()
+    await h.send(place_order(**order))
+    before = len(h.watcher.of(BILLING_INVOICE, "billing.invoice.issued"))
+    issued = await h.wait(BILLING_INVOICE, "billing.invoice.issued", count=before + 1)
+    return issued[-1]
+
+
+async def payment_in(
+    h: Harness, invoice_id: UUID, status: str, *, count: int = 1, company_id: UUID | None = None
+) -> list[dict[str, Any]]:
+    """Wait until the invoice shows ``count`` payments in ``status``; returns them."""
+    found: list[dict[str, Any]] = []
+
+    async def check() -> bool:
+        nonlocal found
+        invoice = await h.ask(
+            "invoices.get", {"invoice_id": str(invoice_id)}, company_id=company_id or h.company_id
+        )
+        found = [p for p in invoice["payments"] if p["status"] == status]
+        return len(found) >= count
+
+    await eventually(check, message=f"a payment {status}")
+    return found
+
+
+async def active_service(
+    h: Harness, *, plan: str = "basico", addons: tuple[str, ...] = (), card: str | None = "pm_card_visa", company_id: UUID | None = None
+) -> dict[str, Any]:
+    """Order and pay a plan (by card when ``card``, else by a reconciled
+    direct Pix); returns the plan's subscription as ``subscriptions.get`` shows it."""
+    from hospeda.contracts import Money
+    from hospeda.contracts.billing import PayInvoice, PaymentMethod, RecordPixPayment
+
+    company = company_id or h.company_id
+    await h.seed_catalog()
+    order = place_order(plan=plan, addons=addons)
+    await h.send(order, company_id=company)
+    issued = (
+        await h.wait(BILLING_INVOICE, "billing.invoice.issued", where=lambda p: p.order_id == order.order_id)
+    )[0]
+    if card:
+        await h.send(
+            PayInvoice(invoice_id=issued.invoice_id, method=PaymentMethod.CARD, payment_method_ref=card),
+            company_id=company,
+        )
+    else:
+        await h.send(PayInvoice(invoice_id=issued.invoice_id, method=PaymentMethod.PIX), company_id=company)
+        (pix,) = await payment_in(h, issued.invoice_id, "requires_action", company_id=company)
+        await h.send(
+            RecordPixPayment(invoice_id=issued.invoice_id, txid=pix["provider_reference"], amount=Money(amount=issued.total.amount)),
+            company_id=company,
+            actor=STAFF,
+        )
+    await h.wait(BILLING_INVOICE, "billing.invoice.paid", where=lambda p: p.invoice_id == issued.invoice_id)
+    (activated,) = await h.wait(
+        BILLING_SUBSCRIPTION,
+        "billing.subscription.activated",
+        where=lambda p: p.domain == order.domain and p.kind == "plan",
+    )
+    return await h.ask("subscriptions.get", {"subscription_id": str(activated.subscription_id)}, company_id=company)  # type: ignore[no-any-return]

@@ -195,6 +195,9 @@ class StripeSimulator:
     _queue: asyncio.Queue[tuple[str, int]] | None = None
 
     def reset(self) -> None:
+        if self._queue is not None:
+            while not self._queue.empty():
+                self._queue.get_nowait()
         for store in (self.customers, self.intents, self.charges, self.refunds, self.events):
             store.clear()
         self.attached.clear()
@@ -234,7 +237,7 @@ class StripeSimulator:
 
     async def deliver(self, client: httpx.AsyncClient, event_id: str) -> int:
         """POST one event to the webhook endpoint, signed; returns the status (0: no answer)."""
-        if not self.webhook_url:
+        if not self.webhook_url or event_id not in self.events:
             return 0
         payload = json.dumps(self.events[event_id], indent=2)
         status = 0
@@ -261,7 +264,13 @@ class StripeSimulator:
         async with httpx.AsyncClient(timeout=10) as client:
             while True:
                 event_id, attempt = await self._queue.get()
-                status = await self.deliver(client, event_id)
+                if event_id not in self.events:
+                    continue  # forgotten by a reset
+                try:
+                    status = await self.deliver(client, event_id)
+                except Exception:
+                    log.exception("delivering %s failed", event_id)
+                    status = 0
                 if not 200 <= status < 300 and attempt < 8:
                     asyncio.get_running_loop().call_later(
                         0.5 * 2 ** (attempt - 1),
