@@ -244,6 +244,7 @@ class Harness:
     queries: QueryClient
     sim: StripeSim | None
     company_id: UUID = field(default_factory=new_id)
+    _dead_read: int = 0
 
     @property
     def billing(self) -> Any:
@@ -311,9 +312,13 @@ class Harness:
         return found()
 
     async def dead_letter(self, *, timeout: float = 20) -> str:
-        """The reason of the next command billing refused."""
-        await eventually(lambda: bool(self.watcher.dead), timeout=timeout, message="a dead letter")
-        return self.watcher.dead[-1][1]
+        """The reason of the next command billing refused (in order)."""
+        index = self._dead_read
+        await eventually(
+            lambda: len(self.watcher.dead) > index, timeout=timeout, message="a dead letter"
+        )
+        self._dead_read += 1
+        return self.watcher.dead[index][1]
 
     async def quiet(self, *, timeout: float = 30) -> None:
         """Wait until billing has nothing left in flight: no job queued or
