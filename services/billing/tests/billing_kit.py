@@ -259,7 +259,7 @@ class Harness:
         self,
         payload: Payload,
         *,
-        company_id: UUID | None | str = "default",
+        company_id: UUID | str | None = "default",
         actor: Actor = USER,
     ) -> Envelope[Any]:
         company = self.company_id if company_id == "default" else company_id
@@ -272,12 +272,17 @@ class Harness:
         name: str,
         params: dict[str, Any] | None = None,
         *,
-        company_id: UUID | None | str = "default",
+        company_id: UUID | str | None = "default",
         actor: Actor = USER,
     ) -> Any:
         company = self.company_id if company_id == "default" else company_id
         return await self.queries.ask(
-            "billing", name, params or {}, actor=actor, company_id=company, timeout=10  # type: ignore[arg-type]
+            "billing",
+            name,
+            params or {},
+            actor=actor,
+            company_id=company,
+            timeout=10,  # type: ignore[arg-type]
         )
 
     @contextlib.asynccontextmanager
@@ -340,7 +345,9 @@ class Harness:
                 if state["held"] or any(e["id"] not in delivered for e in state["events"]):
                     return False
             async with self.session() as session:
-                pending = await session.execute(sa.select(sa.func.count()).select_from(OutboxMessage))
+                pending = await session.execute(
+                    sa.select(sa.func.count()).select_from(OutboxMessage)
+                )
                 if pending.scalar_one():
                     return False
             return await self.watcher.caught_up()
@@ -473,7 +480,12 @@ async def payment_in(
 
 
 async def active_service(
-    h: Harness, *, plan: str = "basico", addons: tuple[str, ...] = (), card: str | None = "pm_card_visa", company_id: UUID | None = None
+    h: Harness,
+    *,
+    plan: str = "basico",
+    addons: tuple[str, ...] = (),
+    card: str | None = "pm_card_visa",
+    company_id: UUID | None = None,
 ) -> dict[str, Any]:
     """Order and pay a plan (by card when ``card``, else by a reconciled
     direct Pix); returns the plan's subscription as ``subscriptions.get`` shows it."""
@@ -485,25 +497,39 @@ async def active_service(
     order = place_order(plan=plan, addons=addons)
     await h.send(order, company_id=company)
     issued = (
-        await h.wait(BILLING_INVOICE, "billing.invoice.issued", where=lambda p: p.order_id == order.order_id)
+        await h.wait(
+            BILLING_INVOICE, "billing.invoice.issued", where=lambda p: p.order_id == order.order_id
+        )
     )[0]
     if card:
         await h.send(
-            PayInvoice(invoice_id=issued.invoice_id, method=PaymentMethod.CARD, payment_method_ref=card),
+            PayInvoice(
+                invoice_id=issued.invoice_id, method=PaymentMethod.CARD, payment_method_ref=card
+            ),
             company_id=company,
         )
     else:
-        await h.send(PayInvoice(invoice_id=issued.invoice_id, method=PaymentMethod.PIX), company_id=company)
+        await h.send(
+            PayInvoice(invoice_id=issued.invoice_id, method=PaymentMethod.PIX), company_id=company
+        )
         (pix,) = await payment_in(h, issued.invoice_id, "requires_action", company_id=company)
         await h.send(
-            RecordPixPayment(invoice_id=issued.invoice_id, txid=pix["provider_reference"], amount=Money(amount=issued.total.amount)),
+            RecordPixPayment(
+                invoice_id=issued.invoice_id,
+                txid=pix["provider_reference"],
+                amount=Money(amount=issued.total.amount),
+            ),
             company_id=company,
             actor=STAFF,
         )
-    await h.wait(BILLING_INVOICE, "billing.invoice.paid", where=lambda p: p.invoice_id == issued.invoice_id)
+    await h.wait(
+        BILLING_INVOICE, "billing.invoice.paid", where=lambda p: p.invoice_id == issued.invoice_id
+    )
     (activated,) = await h.wait(
         BILLING_SUBSCRIPTION,
         "billing.subscription.activated",
         where=lambda p: p.domain == order.domain and p.kind == "plan",
     )
-    return await h.ask("subscriptions.get", {"subscription_id": str(activated.subscription_id)}, company_id=company)  # type: ignore[no-any-return]
+    return await h.ask(
+        "subscriptions.get", {"subscription_id": str(activated.subscription_id)}, company_id=company
+    )  # type: ignore[no-any-return]

@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 from billing_kit import STAFF, Harness, ordered, place_order
 
-from hospeda.billing.models import CreditBalance, Invoice, Order, Payment, Product, Refund, Subscription
+from hospeda.billing.models import (
+    CreditBalance,
+    Invoice,
+    Order,
+    Payment,
+    Product,
+    Refund,
+    Subscription,
+)
 from hospeda.contracts import Money, new_id
 from hospeda.contracts.billing import (
     BillingCycle,
@@ -61,13 +69,20 @@ async def test_an_order_that_breaks_a_rule_changes_nothing(
 
 async def test_negative_amounts_are_refused(billing: Harness) -> None:
     issued = await ordered(billing, plan="basico")
-    await billing.send(PayInvoice(invoice_id=issued.invoice_id, method=PaymentMethod.CARD, payment_method_ref="pm_card_visa"))
+    await billing.send(
+        PayInvoice(
+            invoice_id=issued.invoice_id,
+            method=PaymentMethod.CARD,
+            payment_method_ref="pm_card_visa",
+        )
+    )
     await billing.wait(BILLING_INVOICE, "billing.invoice.paid")
     await billing.quiet()
     before = await snapshot(billing)
 
     await billing.send(
-        RefundInvoice(invoice_id=issued.invoice_id, amount=Money(amount=-500), reason="estorno"), actor=STAFF
+        RefundInvoice(invoice_id=issued.invoice_id, amount=Money(amount=-500), reason="estorno"),
+        actor=STAFF,
     )
     assert "valor -500 inválido, deve ser maior que zero" in await billing.dead_letter()
     await billing.send(
@@ -82,7 +97,8 @@ async def test_negative_amounts_are_refused(billing: Harness) -> None:
     )
     assert "valor -1990 inválido" in await billing.dead_letter()
     await billing.send(
-        RefundInvoice(invoice_id=issued.invoice_id, amount=Money(amount=999_999), reason="demais"), actor=STAFF
+        RefundInvoice(invoice_id=issued.invoice_id, amount=Money(amount=999_999), reason="demais"),
+        actor=STAFF,
     )
     assert "maior que o disponível" in await billing.dead_letter()
     await billing.quiet()
@@ -96,31 +112,47 @@ async def test_another_companys_invoice_is_not_found_like_a_missing_one(billing:
     before = await snapshot(billing)
 
     await billing.send(
-        PayInvoice(invoice_id=issued.invoice_id, method=PaymentMethod.CARD, payment_method_ref="pm_card_visa"),
+        PayInvoice(
+            invoice_id=issued.invoice_id,
+            method=PaymentMethod.CARD,
+            payment_method_ref="pm_card_visa",
+        ),
         company_id=stranger,
     )
     theirs = await billing.dead_letter()
     await billing.send(
-        PayInvoice(invoice_id=new_id(), method=PaymentMethod.CARD, payment_method_ref="pm_card_visa"),
+        PayInvoice(
+            invoice_id=new_id(), method=PaymentMethod.CARD, payment_method_ref="pm_card_visa"
+        ),
         company_id=stranger,
     )
     missing = await billing.dead_letter()
     assert theirs == missing == "NotFound: Fatura não encontrada / Invoice not found"
-    await billing.send(VoidInvoice(invoice_id=issued.invoice_id, reason="não quero"), company_id=stranger)
+    await billing.send(
+        VoidInvoice(invoice_id=issued.invoice_id, reason="não quero"), company_id=stranger
+    )
     assert await billing.dead_letter() == missing
     await billing.quiet()
     assert await snapshot(billing) == before
 
     with pytest.raises(QueryFailed) as other:
-        await billing.ask("invoices.get", {"invoice_id": str(issued.invoice_id)}, company_id=stranger)
+        await billing.ask(
+            "invoices.get", {"invoice_id": str(issued.invoice_id)}, company_id=stranger
+        )
     with pytest.raises(QueryFailed) as absent:
         await billing.ask("invoices.get", {"invoice_id": str(new_id())}, company_id=stranger)
-    assert (other.value.code, other.value.message) == (absent.value.code, absent.value.message) == (
-        "not_found",
-        "Fatura não encontrada / Invoice not found",
+    assert (
+        (other.value.code, other.value.message)
+        == (absent.value.code, absent.value.message)
+        == (
+            "not_found",
+            "Fatura não encontrada / Invoice not found",
+        )
     )
     assert (await billing.ask("invoices.list", company_id=stranger))["items"] == []
-    assert (await billing.ask("invoices.get", {"invoice_id": str(issued.invoice_id)}))["id"] == str(issued.invoice_id)
+    assert (await billing.ask("invoices.get", {"invoice_id": str(issued.invoice_id)}))["id"] == str(
+        issued.invoice_id
+    )
 
 
 async def test_customers_cannot_manage_the_catalog_or_refund(billing: Harness) -> None:

@@ -36,7 +36,9 @@ async def test_staff_publish_change_and_retire_items(billing: Harness) -> None:
     assert published.prices[2].amount.currency == "USD"  # currency per price
 
     await billing.send(
-        HOSTING.model_copy(update={"prices": (Price(cycle=BillingCycle.MONTHLY, amount=Money(amount=3490)),)}),
+        HOSTING.model_copy(
+            update={"prices": (Price(cycle=BillingCycle.MONTHLY, amount=Money(amount=3490)),)}
+        ),
         actor=STAFF,
         company_id=None,
     )
@@ -44,13 +46,18 @@ async def test_staff_publish_change_and_retire_items(billing: Harness) -> None:
     assert [p.amount.amount for p in changed.prices] == [3490]
     listed = await billing.ask("catalog.list")
     (item,) = listed["items"]
-    assert item["version"] == 2 and item["prices"][0]["amount"] == {"amount": 3490, "currency": "BRL"}
+    assert item["version"] == 2 and item["prices"][0]["amount"] == {
+        "amount": 3490,
+        "currency": "BRL",
+    }
 
     await billing.send(RetireCatalogItem(code="wordpress"), actor=STAFF, company_id=None)
     await billing.wait(BILLING_CATALOG, "billing.catalog.item_retired")
     await billing.quiet()
     assert (await billing.ask("catalog.list"))["items"] == []
-    staff_view = await billing.ask("catalog.list", {"include_retired": True}, actor=STAFF, company_id=None)
+    staff_view = await billing.ask(
+        "catalog.list", {"include_retired": True}, actor=STAFF, company_id=None
+    )
     assert [i["active"] for i in staff_view["items"]] == [False]
 
 

@@ -3,6 +3,7 @@ invoice state machine, the dunning timeline and input checks."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hospeda.billing.domain import (
-    Totals,
     DunningPolicy,
     InvalidInput,
     InvalidState,
     InvoiceStatus,
+    Totals,
     add_months,
     allocated,
     check_amount,
@@ -64,7 +65,7 @@ def test_money_is_shown_the_brazilian_way() -> None:
 
 @pytest.mark.parametrize("bad", [-1, 1.5, "10", True])
 def test_amounts_must_be_non_negative_integer_cents(bad: object) -> None:
-    with pytest.raises(InvalidInput, match="centavos|cents"):
+    with pytest.raises(InvalidInput, match=r"centavos|cents"):
         check_amount(bad, what="preço")  # type: ignore[arg-type]
 
 
@@ -97,7 +98,9 @@ def test_the_parts_of_any_split_of_a_period_add_up_to_the_price(
 ) -> None:
     cuts = sorted(data.draw(st.sets(st.integers(1, days - 1), max_size=10)) if days > 1 else [])
     bounds = [0, *cuts, days]
-    parts = [allocated(price, b, days) - allocated(price, a, days) for a, b in zip(bounds, bounds[1:])]
+    parts = [
+        allocated(price, b, days) - allocated(price, a, days) for a, b in itertools.pairwise(bounds)
+    ]
     assert sum(parts) == price
     assert all(part >= 0 for part in parts)
 
@@ -175,7 +178,11 @@ def test_proration_by_hand() -> None:
     start = datetime(2026, 3, 1, tzinfo=UTC)
     end = period_end(start, BillingCycle.MONTHLY, 0)  # 31 days
     p = prorate(
-        old_price=1990, new_price=3990, period_start=start, period_end=end, at=start + timedelta(days=10, hours=13)
+        old_price=1990,
+        new_price=3990,
+        period_start=start,
+        period_end=end,
+        at=start + timedelta(days=10, hours=13),
     )
     assert (p.period_days, p.used_days) == (31, 10)  # the day in progress is not used yet
     assert p.unused_credit == 1990 - round_half_up(1990 * 10, 31) == 1348
@@ -213,8 +220,14 @@ def test_the_invoice_lifecycle() -> None:
 
 
 def test_refunds_are_checked() -> None:
-    assert check_refund(status="paid", amount_paid=1000, amount_refunded=0, amount=None) == (1000, True)
-    assert check_refund(status="paid", amount_paid=1000, amount_refunded=0, amount=300) == (300, False)
+    assert check_refund(status="paid", amount_paid=1000, amount_refunded=0, amount=None) == (
+        1000,
+        True,
+    )
+    assert check_refund(status="paid", amount_paid=1000, amount_refunded=0, amount=300) == (
+        300,
+        False,
+    )
     assert check_refund(
         status="partially_refunded", amount_paid=1000, amount_refunded=300, amount=700
     ) == (700, True)
@@ -229,7 +242,9 @@ def test_refunds_are_checked() -> None:
 # --- dunning ------------------------------------------------------------------------------------------
 
 
-def _steps(day: float, done: set[str], *, has_service: bool = True, card: bool = False) -> list[str]:
+def _steps(
+    day: float, done: set[str], *, has_service: bool = True, card: bool = False
+) -> list[str]:
     due = datetime(2026, 4, 10, tzinfo=UTC)
     return [
         s.name
@@ -238,7 +253,9 @@ def _steps(day: float, done: set[str], *, has_service: bool = True, card: bool =
             issued_at=due - timedelta(days=7),
             now=due + timedelta(days=day),
             done=done,
-            policy=DunningPolicy(remind_before=(3,), remind_after=(1, 3), suspend_after=7, terminate_after=30),
+            policy=DunningPolicy(
+                remind_before=(3,), remind_after=(1, 3), suspend_after=7, terminate_after=30
+            ),
             has_service=has_service,
             auto_charge=card,
         )

@@ -39,18 +39,27 @@ async def test_the_dunning_timeline_runs_each_step_once_across_two_processes(
             """Both processes see the same time and work on it at once."""
             for clock in clocks:
                 clock.set(due + (days_from_due * (due - due.replace(day=due.day - 1))))
-            await asyncio.gather(billing.billing.tick(), other.billing.tick(), billing.billing.tick())
+            await asyncio.gather(
+                billing.billing.tick(), other.billing.tick(), billing.billing.tick()
+            )
             await billing.quiet()
 
         def notes(company: object) -> list[tuple[str, object]]:
             return [
-                (e.payload.template, e.payload.data.get("days_overdue", e.payload.data.get("days_until_due")))
+                (
+                    e.payload.template,
+                    e.payload.data.get("days_overdue", e.payload.data.get("days_until_due")),
+                )
                 for e in billing.watcher.envelopes(NOTIFY_COMMANDS)
                 if e.company_id == company
             ]
 
         def commands(company: object) -> list[str]:
-            return [e.type for e in billing.watcher.envelopes(PROVISIONING_COMMANDS) if e.company_id == company]
+            return [
+                e.type
+                for e in billing.watcher.envelopes(PROVISIONING_COMMANDS)
+                if e.company_id == company
+            ]
 
         await at(-8)
         assert len(billing.watcher.of(BILLING_INVOICE, "billing.invoice.issued")) == 2  # the orders
@@ -74,14 +83,20 @@ async def test_the_dunning_timeline_runs_each_step_once_across_two_processes(
         await billing.send(PayInvoice(invoice_id=renewal.invoice_id, method=PaymentMethod.PIX))
         (pix,) = await payment_in(billing, renewal.invoice_id, "requires_action")
         await billing.send(
-            RecordPixPayment(invoice_id=renewal.invoice_id, txid=pix["provider_reference"], amount=Money(amount=renewal.total.amount)),
+            RecordPixPayment(
+                invoice_id=renewal.invoice_id,
+                txid=pix["provider_reference"],
+                amount=Money(amount=renewal.total.amount),
+            ),
             actor=STAFF,
         )
         await billing.wait(PROVISIONING_COMMANDS, "provisioning.unsuspend_account")
         await billing.quiet()
         payer_notes, payer_commands = notes(payer), commands(payer)
         await at(20)
-        await at(30)  # the defaulter's service ends (the payer's next renewal starts its own timeline)
+        await at(
+            30
+        )  # the defaulter's service ends (the payer's next renewal starts its own timeline)
         await at(31)
 
         expected_payer = [
@@ -97,12 +112,16 @@ async def test_the_dunning_timeline_runs_each_step_once_across_two_processes(
         ]
         assert payer_notes == expected_payer
         assert notes(defaulter) == [*expected_payer[:-1]]
-        assert payer_commands == commands(payer) == [
-            "provisioning.create_account",
-            "provisioning.enable_addon",
-            "provisioning.suspend_account",
-            "provisioning.unsuspend_account",
-        ]
+        assert (
+            payer_commands
+            == commands(payer)
+            == [
+                "provisioning.create_account",
+                "provisioning.enable_addon",
+                "provisioning.suspend_account",
+                "provisioning.unsuspend_account",
+            ]
+        )
         assert commands(defaulter) == [
             "provisioning.create_account",
             "provisioning.suspend_account",
@@ -132,7 +151,9 @@ async def test_the_dunning_timeline_runs_each_step_once_across_two_processes(
             for e in billing.watcher.envelopes(BILLING_INVOICE, "billing.invoice.overdue")
             if e.payload.invoice_id in first_renewals
         ]
-        assert sorted(overdue, key=str) == sorted([(d, c) for d in (0, 1, 3) for c in (payer, defaulter)], key=str)
+        assert sorted(overdue, key=str) == sorted(
+            [(d, c) for d in (0, 1, 3) for c in (payer, defaulter)], key=str
+        )
         (voided,) = billing.watcher.of(BILLING_INVOICE, "billing.invoice.voided")
         assert "30" in voided.reason
         final = await billing.ask("subscriptions.list")

@@ -40,7 +40,9 @@ async def two_processes(database_url: str) -> AsyncIterator[list[BillingApp]]:
         await app.runtime.producer.stop()  # never started; closes it for good
 
 
-async def test_numbers_are_gap_free_under_concurrency_and_rollbacks(two_processes: list[BillingApp]) -> None:
+async def test_numbers_are_gap_free_under_concurrency_and_rollbacks(
+    two_processes: list[BillingApp],
+) -> None:
     async def issue(i: int) -> None:
         app = two_processes[i % 2]
         try:
@@ -64,10 +66,14 @@ async def test_each_year_starts_a_new_series(two_processes: list[BillingApp]) ->
     clock = app.billing.clock
     for _ in range(2):
         async with app.runtime.db.transaction() as session:
-            await app.billing.place_order(Unit(session, clock.now()), company_id=new_id(), order=place_order())
+            await app.billing.place_order(
+                Unit(session, clock.now()), company_id=new_id(), order=place_order()
+            )
     clock.set(START.replace(year=2027, month=1, day=1) + timedelta(hours=1))
     async with app.runtime.db.transaction() as session:
-        await app.billing.place_order(Unit(session, clock.now()), company_id=new_id(), order=place_order())
+        await app.billing.place_order(
+            Unit(session, clock.now()), company_id=new_id(), order=place_order()
+        )
     async with app.runtime.db.transaction() as session:
         numbers = sorted((await session.execute(sa.select(Invoice.number))).scalars())
     assert numbers == ["2026-000001", "2026-000002", "2027-000001"]

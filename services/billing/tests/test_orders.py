@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from billing_kit import Harness, place_order
 
-from hospeda.contracts.billing import PaymentMethod, PayInvoice
+from hospeda.contracts.billing import PayInvoice, PaymentMethod
 from hospeda.contracts.topics import (
     BILLING_INVOICE,
     BILLING_ORDER,
@@ -31,7 +31,10 @@ async def test_order_invoice_card_payment_provisions_the_service_and_its_addons(
     assert not billing.watcher.of(PROVISIONING_COMMANDS)  # nothing before it is paid
 
     invoice = await billing.ask("invoices.get", {"invoice_id": str(issued.invoice_id)})
-    assert invoice["status"] == "open" and invoice["amount_due"] == {"amount": 6470, "currency": "BRL"}
+    assert invoice["status"] == "open" and invoice["amount_due"] == {
+        "amount": 6470,
+        "currency": "BRL",
+    }
 
     await billing.send(
         PayInvoice(
@@ -42,7 +45,7 @@ async def test_order_invoice_card_payment_provisions_the_service_and_its_addons(
     )
     (paid,) = await billing.wait(BILLING_INVOICE, "billing.invoice.paid")
     assert paid.amount_paid.amount == 6470
-    create, *enable = await billing.wait(PROVISIONING_COMMANDS, "provisioning.create_account")
+    (create,) = await billing.wait(PROVISIONING_COMMANDS, "provisioning.create_account")
     assert create.domain == order.domain
     assert create.whm_package == "hospeda_profissional"
     assert create.contact_email == "dono@exemplo.com.br"

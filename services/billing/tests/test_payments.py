@@ -26,8 +26,16 @@ from hospeda.contracts.topics import (
 )
 
 
-def pay(invoice_id: object, method: PaymentMethod = PaymentMethod.CARD, card: str | None = "pm_card_visa") -> PayInvoice:
-    return PayInvoice(invoice_id=invoice_id, method=method, payment_method_ref=card if method is PaymentMethod.CARD else None)
+def pay(
+    invoice_id: object,
+    method: PaymentMethod = PaymentMethod.CARD,
+    card: str | None = "pm_card_visa",
+) -> PayInvoice:
+    return PayInvoice(
+        invoice_id=invoice_id,
+        method=method,
+        payment_method_ref=card if method is PaymentMethod.CARD else None,
+    )
 
 
 async def test_the_same_webhook_twice_and_concurrently_is_one_payment(billing: Harness) -> None:
@@ -38,7 +46,9 @@ async def test_the_same_webhook_twice_and_concurrently_is_one_payment(billing: H
     state = await billing.sim.state()
     (succeeded,) = [e for e in state["events"] if e["type"] == "payment_intent.succeeded"]
 
-    answers = await billing.sim.acontrol("POST", f"/_sim/events/{succeeded['id']}/deliver", params={"copies": 6})
+    answers = await billing.sim.acontrol(
+        "POST", f"/_sim/events/{succeeded['id']}/deliver", params={"copies": 6}
+    )
     assert answers["statuses"] == [200] * 6
     await billing.sim.acontrol("POST", f"/_sim/events/{succeeded['id']}/deliver")
     await billing.quiet()
@@ -95,7 +105,10 @@ async def test_a_declined_card_leaves_the_invoice_open(billing: Harness) -> None
     assert invoice["status"] == "open" and invoice["amount_paid"]["amount"] == 0
     assert invoice["payments"][0]["status"] == "failed"
     assert billing.watcher.of(PROVISIONING_COMMANDS) == []
-    assert [n.template for n in billing.watcher.of(NOTIFY_COMMANDS)] == ["invoice-issued", "payment-failed"]
+    assert [n.template for n in billing.watcher.of(NOTIFY_COMMANDS)] == [
+        "invoice-issued",
+        "payment-failed",
+    ]
 
     await billing.send(pay(issued.invoice_id, card="pm_card_mastercard"))
     await billing.wait(BILLING_INVOICE, "billing.invoice.paid")
@@ -110,7 +123,9 @@ async def test_an_expired_stripe_pix_leaves_the_invoice_open(billing: Harness) -
     assert action["type"] == "pix_stripe" and action["expires_at"]
     assert parse_payload(action["copy_paste"]).amount == issued.total.amount
 
-    await billing.sim.acontrol("POST", f"/_sim/payment_intents/{shown['provider_reference']}/pix/expire")
+    await billing.sim.acontrol(
+        "POST", f"/_sim/payment_intents/{shown['provider_reference']}/pix/expire"
+    )
     (failed,) = await billing.wait(BILLING_PAYMENT, "billing.payment.failed")
     assert failed.code == "payment_intent_payment_attempt_expired"
     await billing.quiet()
@@ -120,13 +135,21 @@ async def test_an_expired_stripe_pix_leaves_the_invoice_open(billing: Harness) -
     assert billing.watcher.of(PROVISIONING_COMMANDS) == []
 
     await billing.send(pay(issued.invoice_id, PaymentMethod.PIX_STRIPE))  # a fresh code
-    fresh = [p for p in await payment_in(billing, issued.invoice_id, "requires_action") if p["id"] != shown["id"]]
-    await billing.sim.acontrol("POST", f"/_sim/payment_intents/{fresh[0]['provider_reference']}/pix/pay")
+    fresh = [
+        p
+        for p in await payment_in(billing, issued.invoice_id, "requires_action")
+        if p["id"] != shown["id"]
+    ]
+    await billing.sim.acontrol(
+        "POST", f"/_sim/payment_intents/{fresh[0]['provider_reference']}/pix/pay"
+    )
     await billing.wait(BILLING_INVOICE, "billing.invoice.paid")
     await billing.wait(PROVISIONING_COMMANDS, "provisioning.create_account")
 
 
-async def test_direct_pix_shows_a_br_code_and_is_applied_once_when_reconciled(billing: Harness) -> None:
+async def test_direct_pix_shows_a_br_code_and_is_applied_once_when_reconciled(
+    billing: Harness,
+) -> None:
     issued = await ordered(billing, plan="basico")
     await billing.send(pay(issued.invoice_id, PaymentMethod.PIX))
     (shown,) = await payment_in(billing, issued.invoice_id, "requires_action")
@@ -134,10 +157,15 @@ async def test_direct_pix_shows_a_br_code_and_is_applied_once_when_reconciled(bi
     assert code.key == "financeiro@hospeda.com.br" and code.amount == issued.total.amount
     assert code.txid == shown["provider_reference"]
     assert shown["next_action"]["qr_png"].startswith("data:image/png;base64,")
-    await billing.send(pay(issued.invoice_id, PaymentMethod.PIX))  # asking again shows the same code
+    await billing.send(
+        pay(issued.invoice_id, PaymentMethod.PIX)
+    )  # asking again shows the same code
 
     record = RecordPixPayment(
-        invoice_id=issued.invoice_id, txid=code.txid, amount=Money(amount=code.amount), end_to_end_id="E1234"
+        invoice_id=issued.invoice_id,
+        txid=code.txid,
+        amount=Money(amount=code.amount),
+        end_to_end_id="E1234",
     )
     await billing.send(record, actor=STAFF)
     await billing.send(record, actor=STAFF)
@@ -167,7 +195,9 @@ async def test_money_paid_twice_becomes_credit_used_on_the_next_invoice(billing:
     await billing.wait(BILLING_INVOICE, "billing.invoice.paid")
     # the Pix transfer arrives anyway: never lost, kept as credit
     await billing.send(
-        RecordPixPayment(invoice_id=issued.invoice_id, txid=pix["provider_reference"], amount=Money(amount=1990)),
+        RecordPixPayment(
+            invoice_id=issued.invoice_id, txid=pix["provider_reference"], amount=Money(amount=1990)
+        ),
         actor=STAFF,
     )
     await billing.wait(BILLING_PAYMENT, "billing.payment.succeeded", count=2)
@@ -187,11 +217,14 @@ async def test_refunds_partial_then_full(billing: Harness) -> None:
     await billing.send(pay(issued.invoice_id))
     await billing.wait(BILLING_INVOICE, "billing.invoice.paid")
     await billing.send(
-        RefundInvoice(invoice_id=issued.invoice_id, amount=Money(amount=1000), reason="cortesia"), actor=STAFF
+        RefundInvoice(invoice_id=issued.invoice_id, amount=Money(amount=1000), reason="cortesia"),
+        actor=STAFF,
     )
     (partial,) = await billing.wait(BILLING_INVOICE, "billing.invoice.refunded")
     assert partial.amount.amount == 1000 and not partial.fully_refunded
-    await billing.send(RefundInvoice(invoice_id=issued.invoice_id, reason="cancelamento"), actor=STAFF)
+    await billing.send(
+        RefundInvoice(invoice_id=issued.invoice_id, reason="cancelamento"), actor=STAFF
+    )
     refunds = await billing.wait(BILLING_INVOICE, "billing.invoice.refunded", count=2)
     assert refunds[1].amount.amount == 2990 and refunds[1].fully_refunded
     await billing.quiet()
@@ -201,7 +234,9 @@ async def test_refunds_partial_then_full(billing: Harness) -> None:
     assert len(billing.watcher.of(BILLING_PAYMENT, "billing.payment.refunded")) == 2
 
 
-async def test_a_webhook_with_a_bad_signature_is_refused_and_changes_nothing(billing: Harness) -> None:
+async def test_a_webhook_with_a_bad_signature_is_refused_and_changes_nothing(
+    billing: Harness,
+) -> None:
     issued = await ordered(billing, plan="basico")
     await billing.send(pay(issued.invoice_id, PaymentMethod.PIX_STRIPE))
     (shown,) = await payment_in(billing, issued.invoice_id, "requires_action")
@@ -212,7 +247,9 @@ async def test_a_webhook_with_a_bad_signature_is_refused_and_changes_nothing(bil
     async with httpx.AsyncClient() as client:
         unsigned = await client.post(billing.webhook_url, content=forged)
         wrong = await client.post(
-            billing.webhook_url, content=forged, headers={"Stripe-Signature": "t=1700000000,v1=deadbeef"}
+            billing.webhook_url,
+            content=forged,
+            headers={"Stripe-Signature": "t=1700000000,v1=deadbeef"},
         )
     assert unsigned.status_code == 400 and wrong.status_code == 400
     await billing.quiet()

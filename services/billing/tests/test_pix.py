@@ -52,7 +52,12 @@ def test_our_payload_has_every_required_field_in_order() -> None:
     assert account["00"] == "br.gov.bcb.pix"
     assert account["01"] == "financeiro@hospeda.com.br"
     assert account["02"] == "Fatura 2026-000001"
-    assert (fields["52"], fields["53"], fields["54"], fields["58"]) == ("0000", "986", "64.70", "BR")
+    assert (fields["52"], fields["53"], fields["54"], fields["58"]) == (
+        "0000",
+        "986",
+        "64.70",
+        "BR",
+    )
     assert fields["59"] == "Hospeda Hospedagem de Sit"  # at most 25 characters
     assert fields["60"] == "Sao Paulo"  # accents dropped, as payer apps expect
     assert parse_fields(fields["62"]) == {"05": txid}
@@ -63,8 +68,12 @@ def test_our_payload_has_every_required_field_in_order() -> None:
 
 @given(
     key=st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=77),
-    name=st.text(min_size=1, max_size=40).filter(lambda s: any(c.isascii() and c.isalnum() for c in s)),
-    city=st.text(min_size=1, max_size=30).filter(lambda s: any(c.isascii() and c.isalnum() for c in s)),
+    name=st.text(min_size=1, max_size=40).filter(
+        lambda s: any(c.isascii() and c.isalnum() for c in s)
+    ),
+    city=st.text(min_size=1, max_size=30).filter(
+        lambda s: any(c.isascii() and c.isalnum() for c in s)
+    ),
     amount=st.integers(1, 10**11),
 )
 def test_any_valid_input_makes_a_payload_that_parses_back(
@@ -79,7 +88,11 @@ def test_any_valid_input_makes_a_payload_that_parses_back(
 
 def test_a_changed_payload_fails_its_crc() -> None:
     text = build_payload(
-        key="+5511999999999", merchant_name="Hospeda", merchant_city="Recife", amount=100, txid="ABC"
+        key="+5511999999999",
+        merchant_name="Hospeda",
+        merchant_city="Recife",
+        amount=100,
+        txid="ABC",
     )
     tampered = text.replace("1.00", "9.00")
     with pytest.raises(PixError, match="bad CRC"):
@@ -88,7 +101,12 @@ def test_a_changed_payload_fails_its_crc() -> None:
 
 @pytest.mark.parametrize(
     ("change", "message"),
-    [({"txid": "has space"}, "txid"), ({"txid": "A" * 26}, "txid"), ({"key": ""}, "key"), ({"amount": 0}, "positive")],
+    [
+        ({"txid": "has space"}, "txid"),
+        ({"txid": "A" * 26}, "txid"),
+        ({"key": ""}, "key"),
+        ({"amount": 0}, "positive"),
+    ],
 )
 def test_bad_input_cannot_make_a_payload(change: dict[str, object], message: str) -> None:
     args: dict[str, object] = {

@@ -10,19 +10,24 @@ from typing import Any
 import httpx
 import pytest
 import stripe
+import uvicorn
 from billing_kit import API_KEY, WEBHOOK_SECRET, StripeSim
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from hospeda.billing.adapters.stripe import Declined, InvalidWebhook, StripeGateway, StripeRejected, StripeUnavailable
+from hospeda.billing.adapters.stripe import (
+    Declined,
+    InvalidWebhook,
+    StripeGateway,
+    StripeRejected,
+    StripeUnavailable,
+)
 from hospeda.billing.pix import parse_payload
 from hospeda.billing.webhooks import _Server
 from hospeda.devstack.servers import free_port
 from hospeda.devstack.testing import eventually
-
-import uvicorn
 
 
 def gateway(sim: StripeSim, *, key: str = API_KEY, timeout: float = 5) -> StripeGateway:
@@ -31,7 +36,9 @@ def gateway(sim: StripeSim, *, key: str = API_KEY, timeout: float = 5) -> Stripe
     )
 
 
-async def card(g: StripeGateway, payment_method: str | None, key: str, **extra: Any) -> dict[str, Any]:
+async def card(
+    g: StripeGateway, payment_method: str | None, key: str, **extra: Any
+) -> dict[str, Any]:
     args: dict[str, Any] = {
         "amount": 1990,
         "currency": "BRL",
@@ -51,9 +58,13 @@ async def card(g: StripeGateway, payment_method: str | None, key: str, **extra: 
 
 
 async def test_parameters_are_checked_as_stripe_does(stripe_sim: StripeSim) -> None:
-    client = stripe.StripeClient(API_KEY, base_addresses={"api": stripe_sim.url}, max_network_retries=0)
+    client = stripe.StripeClient(
+        API_KEY, base_addresses={"api": stripe_sim.url}, max_network_retries=0
+    )
     with pytest.raises(stripe.InvalidRequestError) as unknown:
-        await client.v1.payment_intents.create_async({"amount": 100, "currency": "brl", "colour": "red"})  # type: ignore[typeddict-unknown-key]
+        await client.v1.payment_intents.create_async(
+            {"amount": 100, "currency": "brl", "colour": "red"}
+        )  # type: ignore[typeddict-unknown-key]
     assert unknown.value.code == "parameter_unknown" and unknown.value.param == "colour"
     with pytest.raises(stripe.InvalidRequestError) as missing:
         await client.v1.payment_intents.create_async({"currency": "brl"})  # type: ignore[typeddict-item]
@@ -70,10 +81,14 @@ async def test_parameters_are_checked_as_stripe_does(stripe_sim: StripeSim) -> N
             {"amount": 100, "currency": "brl", "customer": "cus_nobody"}
         )
     with pytest.raises(stripe.AuthenticationError):
-        await stripe.StripeClient("sk_test_wrong", base_addresses={"api": stripe_sim.url}).v1.customers.create_async({})
+        await stripe.StripeClient(
+            "sk_test_wrong", base_addresses={"api": stripe_sim.url}
+        ).v1.customers.create_async({})
 
 
-async def test_an_idempotency_key_replays_and_refuses_other_parameters(stripe_sim: StripeSim) -> None:
+async def test_an_idempotency_key_replays_and_refuses_other_parameters(
+    stripe_sim: StripeSim,
+) -> None:
     g = gateway(stripe_sim)
     first = await card(g, "pm_card_visa", "same-key")
     again = await card(g, "pm_card_visa", "same-key")
@@ -83,7 +98,9 @@ async def test_an_idempotency_key_replays_and_refuses_other_parameters(stripe_si
         await card(g, "pm_card_visa", "same-key", amount=2990)
 
 
-async def test_cards_decline_ask_for_3ds_and_off_session_needs_a_saved_card(stripe_sim: StripeSim) -> None:
+async def test_cards_decline_ask_for_3ds_and_off_session_needs_a_saved_card(
+    stripe_sim: StripeSim,
+) -> None:
     g = gateway(stripe_sim)
     with pytest.raises(Declined) as declined:
         await card(g, "pm_card_chargeDeclinedInsufficientFunds", "k1")
@@ -102,7 +119,7 @@ async def test_cards_decline_ask_for_3ds_and_off_session_needs_a_saved_card(stri
 
 async def test_pix_shows_a_valid_br_code_and_can_be_paid_or_expire(stripe_sim: StripeSim) -> None:
     g = gateway(stripe_sim)
-    intent = await card(g, None, "pix-1", method="pix", pix_expires_after_s=600)  
+    intent = await card(g, None, "pix-1", method="pix", pix_expires_after_s=600)
     pix = intent["next_action"]["pix_display_qr_code"]
     assert intent["status"] == "requires_action"
     assert parse_payload(pix["data"]).amount == 1990
@@ -122,10 +139,14 @@ async def test_pix_shows_a_valid_br_code_and_can_be_paid_or_expire(stripe_sim: S
 async def test_refunds_cannot_exceed_the_charge(stripe_sim: StripeSim) -> None:
     g = gateway(stripe_sim)
     paid = await card(g, "pm_card_visa", "r-pi")
-    refund = await g.create_refund(payment_intent=paid["id"], amount=990, metadata={}, idempotency_key="r1")
+    refund = await g.create_refund(
+        payment_intent=paid["id"], amount=990, metadata={}, idempotency_key="r1"
+    )
     assert refund["status"] == "succeeded"
     with pytest.raises(StripeRejected, match="greater than unrefunded"):
-        await g.create_refund(payment_intent=paid["id"], amount=1001, metadata={}, idempotency_key="r2")
+        await g.create_refund(
+            payment_intent=paid["id"], amount=1001, metadata={}, idempotency_key="r2"
+        )
 
 
 async def test_faults_on_demand(stripe_sim: StripeSim) -> None:
@@ -155,11 +176,19 @@ async def test_webhooks_are_signed_so_the_official_sdk_verifies_them(stripe_sim:
         return JSONResponse({"ok": True})
 
     port = free_port()
-    server = _Server(uvicorn.Config(Starlette(routes=[Route("/hook", endpoint, methods=["POST"])]), port=port, log_level="warning"))
+    server = _Server(
+        uvicorn.Config(
+            Starlette(routes=[Route("/hook", endpoint, methods=["POST"])]),
+            port=port,
+            log_level="warning",
+        )
+    )
     task = asyncio.create_task(server.serve())
     try:
         await eventually(lambda: server.started, message="the test endpoint")
-        await stripe_sim.acontrol("POST", "/_sim/config", json={"webhook_url": f"http://127.0.0.1:{port}/hook"})
+        await stripe_sim.acontrol(
+            "POST", "/_sim/config", json={"webhook_url": f"http://127.0.0.1:{port}/hook"}
+        )
         g = gateway(stripe_sim)
         intent = await card(g, "pm_card_visa", "w1", metadata={"payment_id": "p-1"})
         await eventually(lambda: len(received) >= 3, message="three events")

@@ -45,7 +45,9 @@ async def test_an_addon_bought_later_is_invoiced_then_enabled_once(billing: Harn
     assert [(a["product_code"], a["status"]) for a in got["addons"]] == [("backup-pro", "active")]
 
 
-async def test_an_upgrade_charges_the_prorated_difference_and_applies_when_paid(billing: Harness) -> None:
+async def test_an_upgrade_charges_the_prorated_difference_and_applies_when_paid(
+    billing: Harness,
+) -> None:
     plan = await active_service(billing, plan="basico")
     await billing.advance(days=10, hours=3)
     await billing.send(ChangeSubscription(subscription_id=plan["id"], to_code="profissional"))
@@ -58,7 +60,10 @@ async def test_an_upgrade_charges_the_prorated_difference_and_applies_when_paid(
         period_end=when(plan["period_end"]),
         at=billing.clock.now(),
     )
-    assert [line.amount.amount for line in change.lines] == [expected.remaining_charge, -expected.unused_credit]
+    assert [line.amount.amount for line in change.lines] == [
+        expected.remaining_charge,
+        -expected.unused_credit,
+    ]
     assert change.total.amount == expected.net > 0
     assert billing.watcher.of(PROVISIONING_COMMANDS, "provisioning.change_package") == []
 
@@ -91,11 +96,15 @@ async def test_a_downgrade_applies_now_and_the_difference_becomes_credit(billing
 
     addon = plan["addons"][0]
     await billing.send(ChangeSubscription(subscription_id=addon["id"], to_code="seguranca"))
-    (change_addon,) = await billing.wait(PROVISIONING_COMMANDS, "provisioning.change_addon", timeout=20)
+    (change_addon,) = await billing.wait(
+        PROVISIONING_COMMANDS, "provisioning.change_addon", timeout=20
+    )
     assert (change_addon.from_code, change_addon.to_code) == ("backup-pro", "seguranca")
 
 
-async def test_cancel_at_period_end_stops_renewal_and_removes_the_service_then(billing: Harness) -> None:
+async def test_cancel_at_period_end_stops_renewal_and_removes_the_service_then(
+    billing: Harness,
+) -> None:
     plan = await active_service(billing, plan="basico", addons=("ssl",))
     await billing.send(CancelSubscription(subscription_id=plan["id"], at_period_end=True))
     (cancelled,) = await billing.wait(BILLING_SUBSCRIPTION, "billing.subscription.cancelled")
@@ -117,7 +126,9 @@ async def test_cancel_at_period_end_stops_renewal_and_removes_the_service_then(b
 async def test_cancelling_an_addon_now_turns_only_it_off(billing: Harness) -> None:
     plan = await active_service(billing, plan="basico", addons=("ssl", "backup-pro"))
     backup = next(a for a in plan["addons"] if a["product_code"] == "backup-pro")
-    await billing.send(CancelSubscription(subscription_id=backup["id"], at_period_end=False, reason="não uso"))
+    await billing.send(
+        CancelSubscription(subscription_id=backup["id"], at_period_end=False, reason="não uso")
+    )
     (disable,) = await billing.wait(PROVISIONING_COMMANDS, "provisioning.disable_addon")
     assert disable.addon_code == "backup-pro"
     await billing.quiet()

@@ -448,10 +448,11 @@ async def subscriptions_to_end(
     return (await session.execute(statement)).scalars().all()
 
 
-def renewal_candidates_statement(until: datetime, limit: int) -> Any:
+def renewal_candidates_statement(until: datetime, limit: int, after: UUID | None) -> Any:
     """Live, recurring subscriptions whose period ends by ``until`` and that
     have no renewal invoice yet (and whose plan, for add-ons, renews too),
-    locked for this process (``SKIP LOCKED``)."""
+    by service (a plan next to its add-ons), from the service after
+    ``after``, locked for this process (``SKIP LOCKED``)."""
     sub = _table(Subscription)
     parent = sub.alias("parent")
     parent_renews = (
@@ -463,7 +464,7 @@ def renewal_candidates_statement(until: datetime, limit: int) -> Any:
         )
         .exists()
     )
-    return (
+    statement = (
         sa.select(sub)
         .where(
             sub.c.status == SubscriptionStatus.ACTIVE.value,
@@ -472,7 +473,10 @@ def renewal_candidates_statement(until: datetime, limit: int) -> Any:
             sub.c.cancel_at_period_end.is_(False),
             sa.or_(sub.c.parent_id.is_(None), parent_renews),
         )
-        .order_by(sub.c.period_end, sub.c.id)
+        .order_by(sub.c.service_id, sub.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=sub)
     )
+    if after is not None:
+        statement = statement.where(sub.c.service_id > after)
+    return statement

@@ -157,6 +157,30 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class InvoiceFacts:
+    """What announcing an invoice reads, without building an ORM object
+    (renewal runs issue invoices by the thousand)."""
+
+    id: UUID
+    company_id: UUID
+    number: str
+    kind: str
+    status: str
+    currency: str
+    subtotal: int
+    credit_applied: int
+    total: int
+    amount_paid: int
+    amount_refunded: int
+    due_at: datetime
+    issued_at: datetime
+    order_id: UUID | None
+    purpose: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class LineSpec:
     description: str
     unit_amount: int
@@ -491,7 +515,9 @@ class Billing:
             await self._mark_paid(u, invoice, payment_id=None)
         return invoice
 
-    def _announce_issued(self, u: Unit, invoice: Invoice, lines: Sequence[LineSpec]) -> None:
+    def _announce_issued(
+        self, u: Unit, invoice: Invoice | InvoiceFacts, lines: Sequence[LineSpec]
+    ) -> None:
         currency = invoice.currency
         u.emit(
             msg.InvoiceIssued(
@@ -1649,19 +1675,31 @@ class Billing:
         within the lead time: one invoice per service and due date, the plan
         and its add-ons together. Returns how many subscriptions were renewed."""
         until = now + timedelta(days=self.settings.renewal_lead_days)
-        done = 0
+        done, after = 0, None
         while True:
             async with self.db.transaction() as session:
-                count = await self._renew_batch(Unit(session, now), until, batch)
+                count, after, more = await self._renew_batch(
+                    Unit(session, now), until, batch, after
+                )
             done += count
-            if count < batch:
+            if not more:
                 return done
 
-    async def _renew_batch(self, u: Unit, until: datetime, batch: int) -> int:
+    async def _renew_batch(
+        self, u: Unit, until: datetime, batch: int, after: UUID | None
+    ) -> tuple[int, UUID | None, bool]:
+        """One transaction of a renewal run: returns how many subscriptions it
+        renewed, the last service it covered, and whether there may be more."""
         session = u.session
-        rows = (await session.execute(repo.renewal_candidates_statement(until, batch))).all()
+        statement = repo.renewal_candidates_statement(until, batch, after)
+        rows = list((await session.execute(statement)).all())
+        more = len(rows) == batch
+        if more and rows[0].service_id != rows[-1].service_id:
+            # the page may have cut a service in two: its rest comes with the next page
+            last = rows[-1].service_id
+            rows = [row for row in rows if row.service_id != last]
         if not rows:
-            return 0
+            return 0, after, more
         groups: dict[tuple[UUID, UUID, datetime, str], list[Any]] = defaultdict(list)
         for row in rows:
             groups[(row.company_id, row.service_id, row.period_end, row.currency)].append(row)
@@ -1712,23 +1750,26 @@ class Billing:
             if sums.credit_applied:
                 credit[(company_id, currency)] -= sums.credit_applied
                 paid_now.append((invoice_id, sums.credit_applied))
-            invoice = Invoice(
-                id=invoice_id,
-                company_id=company_id,
-                number=number,
-                kind=InvoiceKind.RENEWAL.value,
-                status=InvoiceStatus.OPEN.value,
-                currency=currency,
-                subtotal=sums.subtotal,
-                credit_applied=sums.credit_applied,
-                total=sums.total,
-                due_at=due_at,
-                issued_at=u.now,
-                purpose={},
-                created_at=u.now,
-                updated_at=u.now,
-            )
-            invoices.append(invoice.model_dump())
+            row = {
+                "id": invoice_id,
+                "company_id": company_id,
+                "number": number,
+                "kind": InvoiceKind.RENEWAL.value,
+                "status": InvoiceStatus.OPEN.value,
+                "currency": currency,
+                "subtotal": sums.subtotal,
+                "credit_applied": sums.credit_applied,
+                "total": sums.total,
+                "amount_paid": 0,
+                "amount_refunded": 0,
+                "due_at": due_at,
+                "issued_at": u.now,
+                "order_id": None,
+                "purpose": {},
+                "created_at": u.now,
+                "updated_at": u.now,
+            }
+            invoices.append(row)
             lines += [
                 {
                     "invoice_id": invoice_id,
@@ -1744,7 +1785,7 @@ class Billing:
                 }
                 for p, s in enumerate(specs)
             ]
-            self._announce_issued(u, invoice, specs)
+            self._announce_issued(u, InvoiceFacts(**row), specs)
         await session.execute(sa.insert(Invoice), invoices)
         await session.execute(sa.insert(InvoiceLine), lines)
         table = Subscription.__table__  # type: ignore[attr-defined]
@@ -1768,7 +1809,7 @@ class Billing:
             )
             if invoice_row.total == 0:
                 await self._mark_paid(u, invoice_row, payment_id=None)
-        return len(rows)
+        return len(rows), rows[-1].service_id, more
 
     async def _product_names(self, u: Unit, codes: set[str]) -> dict[str, str]:
         rows = await u.session.execute(
@@ -2044,7 +2085,7 @@ def _lines_for(
     return lines
 
 
-def _invoice_data(invoice: Invoice) -> dict[str, Any]:
+def _invoice_data(invoice: Invoice | InvoiceFacts) -> dict[str, Any]:
     due = invoice.total - invoice.amount_paid
     return {
         "invoice_id": str(invoice.id),
