@@ -256,3 +256,27 @@ async def test_a_webhook_with_a_bad_signature_is_refused_and_changes_nothing(
     invoice = await billing.ask("invoices.get", {"invoice_id": str(issued.invoice_id)})
     assert invoice["status"] == "open"
     assert billing.watcher.of(BILLING_PAYMENT, "billing.payment.succeeded") == []
+
+
+async def test_stripe_down_for_a_while_is_retried_and_charges_once(billing: Harness) -> None:
+    issued = await ordered(billing, plan="basico")
+    await billing.sim.fault("error", status=503, count=2, path="/v1/payment_intents")
+    await billing.send(pay(issued.invoice_id))
+    await billing.wait(BILLING_INVOICE, "billing.invoice.paid")
+    await billing.quiet()
+    assert len((await billing.sim.state())["charges"]) == 1
+    jobs = await billing.ask("jobs.list", {"queue": "payments"})
+    (job,) = [j for j in jobs if j["kind"] == "stripe-pay"]
+    assert job["state"] == "succeeded" and job["attempts"] == 3
+
+
+async def test_a_card_stripe_refuses_fails_that_attempt_and_the_next_one_works(
+    billing: Harness,
+) -> None:
+    issued = await ordered(billing, plan="basico")
+    await billing.send(pay(issued.invoice_id, card="pm_card_thatDoesNotExist"))
+    (failed,) = await billing.wait(BILLING_PAYMENT, "billing.payment.failed")
+    assert "No such PaymentMethod" in failed.reason
+    await billing.send(pay(issued.invoice_id))
+    await billing.wait(BILLING_INVOICE, "billing.invoice.paid")
+    await billing.wait(PROVISIONING_COMMANDS, "provisioning.create_account")
