@@ -243,6 +243,11 @@ _STATUS_PT = {
 }
 
 
+def status_text(status: str) -> str:
+    """An invoice status in Portuguese and English: ``paga / paid``."""
+    return f"{_STATUS_PT[InvoiceStatus(status)]} / {status}"
+
+
 def transition(current: str, target: InvoiceStatus) -> InvoiceStatus:
     """Check that an invoice may go from ``current`` to ``target``."""
     status = InvoiceStatus(current)
@@ -321,6 +326,19 @@ class SubscriptionStatus(StrEnum):
 
 
 LIVE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED)
+
+_SUBSCRIPTION_PT = {
+    SubscriptionStatus.PENDING: "aguardando pagamento",
+    SubscriptionStatus.ACTIVE: "ativa",
+    SubscriptionStatus.SUSPENDED: "suspensa",
+    SubscriptionStatus.CANCELLED: "cancelada",
+    SubscriptionStatus.TERMINATED: "encerrada",
+}
+
+
+def subscription_status_text(status: str) -> str:
+    """A subscription status in Portuguese and English: ``suspensa / suspended``."""
+    return f"{_SUBSCRIPTION_PT[SubscriptionStatus(status)]} / {status}"
 
 
 # --- dunning ---------------------------------------------------------------------------------
