@@ -17,6 +17,7 @@ from hospeda.contracts.billing import (
     PaymentMethod,
     RecordPixPayment,
     RefundInvoice,
+    VoidInvoice,
 )
 from hospeda.contracts.topics import (
     BILLING_INVOICE,
@@ -280,3 +281,44 @@ async def test_a_card_stripe_refuses_fails_that_attempt_and_the_next_one_works(
     await billing.send(pay(issued.invoice_id))
     await billing.wait(BILLING_INVOICE, "billing.invoice.paid")
     await billing.wait(PROVISIONING_COMMANDS, "provisioning.create_account")
+
+
+async def test_3d_secure_the_customer_comes_back_and_the_redirect_alone_settles_it(
+    billing: Harness,
+) -> None:
+    issued = await ordered(billing, plan="basico")
+    await billing.send(pay(issued.invoice_id, card="pm_card_authenticationRequired"))
+    (waiting,) = await payment_in(billing, issued.invoice_id, "requires_action")
+    assert waiting["next_action"]["type"] == "redirect"
+    await billing.sim.acontrol("POST", "/_sim/webhooks/pause")  # Stripe's webhooks are late today
+    async with httpx.AsyncClient() as client:
+        bank = await client.get(waiting["next_action"]["url"])  # the customer authenticates
+    assert bank.status_code == 303
+    back = httpx.URL(bank.headers["location"])
+    assert back.path == "/app/pagamento/retorno" and back.params["redirect_status"] == "succeeded"
+    # the gateway turns the customer's return into a command
+    await billing.send(
+        ConfirmPayment(
+            invoice_id=issued.invoice_id, payment_intent_id=back.params["payment_intent"]
+        )
+    )
+    await billing.wait(BILLING_INVOICE, "billing.invoice.paid")
+    await billing.wait(PROVISIONING_COMMANDS, "provisioning.create_account")
+    await billing.sim.acontrol("POST", "/_sim/webhooks/resume")  # and then they arrive
+    await billing.quiet()
+    assert len(billing.watcher.of(BILLING_PAYMENT, "billing.payment.succeeded")) == 1
+    assert len(billing.watcher.of(PROVISIONING_COMMANDS, "provisioning.create_account")) == 1
+
+
+async def test_a_customer_voids_an_unpaid_order(billing: Harness) -> None:
+    issued = await ordered(billing, plan="basico", addons=("ssl",))
+    await billing.send(VoidInvoice(invoice_id=issued.invoice_id, reason="desisti"))
+    (voided,) = await billing.wait(BILLING_INVOICE, "billing.invoice.voided")
+    assert voided.reason == "desisti"
+    await billing.quiet()
+    order = await billing.ask("orders.get", {"order_id": str(issued.order_id)})
+    assert order["status"] == "cancelled" and order["invoice"]["status"] == "void"
+    subs = await billing.ask("subscriptions.list")
+    assert {s["status"] for s in subs["items"]} == {"cancelled"}
+    await billing.send(pay(issued.invoice_id))
+    assert "Nada a pagar: a fatura" in await billing.dead_letter()
