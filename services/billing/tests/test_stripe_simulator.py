@@ -163,6 +163,10 @@ async def test_faults_on_demand(stripe_sim: StripeSim) -> None:
     assert replay["status"] == "succeeded"
     charges = [c for c in (await stripe_sim.state())["charges"]]
     assert len(charges) == 2  # one for f1, one for f2: the retry did not charge again
+    await stripe_sim.fault("timeout", seconds=2)
+    with pytest.raises(StripeUnavailable):
+        await card(g, "pm_card_visa", "f4")  # hung up before doing anything
+    assert [c for c in (await stripe_sim.state())["charges"]] == charges
     await stripe_sim.fault("decline", decline_code="do_not_honor")
     with pytest.raises(Declined):
         await card(g, "pm_card_visa", "f3")
