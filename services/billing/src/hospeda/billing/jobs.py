@@ -68,7 +68,7 @@ def register_jobs(engine: JobEngine, billing: Billing, *, attempts: int, base_de
             invoice = await repo.get(session, Invoice, payment.invoice_id)
             account = await repo.account(session, payment.company_id, billing.clock.now())
             assert invoice is not None
-            facts = {
+            facts: dict[str, Any] = {
                 "company_id": str(payment.company_id),
                 "email": account.contact_email,
                 "customer": account.stripe_customer_id,
@@ -184,7 +184,7 @@ def register_jobs(engine: JobEngine, billing: Billing, *, attempts: int, base_de
                 return
             payment = await repo.get(session, Payment, refund.payment_id)
             assert payment is not None and payment.provider_reference
-            facts = {
+            facts: dict[str, Any] = {
                 "intent": payment.provider_reference,
                 "amount": refund.amount,
                 "invoice_id": str(refund.invoice_id),

@@ -227,7 +227,9 @@ class StripeGateway:
             raise InvalidWebhook("not a Stripe event")
         return event
 
-    async def _call(self, method: Any, params: dict[str, Any], options: dict[str, Any]) -> Any:
+    async def _call(
+        self, method: Any, params: dict[str, Any], options: dict[str, Any]
+    ) -> dict[str, Any]:
         try:
             result = await method(params, options)
         except stripe.CardError as exc:
@@ -249,4 +251,4 @@ class StripeGateway:
             raise StripeRejected(
                 f"Stripe recusou a requisição / Stripe refused the request: {exc.user_message}"
             ) from None
-        return result.to_dict()
+        return dict(result.to_dict())

@@ -47,7 +47,9 @@ class CatalogUseCases(BillingCore):
         )
         product = await repo.get(u.session, Product, item.code, lock=True)
         if product is None:
-            product = Product(code=item.code, kind=item.kind.value, version=0, updated_at=u.now)
+            product = Product(
+                code=item.code, kind=item.kind.value, name=item.name, version=0, updated_at=u.now
+            )
             u.session.add(product)
         elif product.kind != item.kind.value:
             raise InvalidInput(

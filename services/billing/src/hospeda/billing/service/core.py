@@ -405,10 +405,9 @@ class BillingCore:
         sub.cancel_reason = "pedido não pago / order not paid"
 
     async def _subs_on(self, u: Unit, invoice: Invoice) -> list[Subscription]:
-        ids = sorted(
-            {line.subscription_id for line in await repo.lines(u.session, invoice.id)} - {None}
-        )
-        return await repo.subscriptions_by_id(u.session, ids)  # type: ignore[arg-type]
+        lines = await repo.lines(u.session, invoice.id)
+        ids = sorted({line.subscription_id for line in lines if line.subscription_id is not None})
+        return await repo.subscriptions_by_id(u.session, ids)
 
     async def _to_credit(
         self, u: Unit, invoice: Invoice, amount: int, *, payment_id: UUID | None, why: str

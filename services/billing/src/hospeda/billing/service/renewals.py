@@ -142,7 +142,7 @@ class RenewalUseCases(BillingCore):
             if sums.credit_applied:
                 credit[(company_id, currency)] -= sums.credit_applied
                 paid_now.append((invoice_id, sums.credit_applied))
-            row = {
+            invoice: dict[str, Any] = {
                 "id": invoice_id,
                 "company_id": company_id,
                 "number": number,
@@ -161,7 +161,7 @@ class RenewalUseCases(BillingCore):
                 "created_at": u.now,
                 "updated_at": u.now,
             }
-            invoices.append(row)
+            invoices.append(invoice)
             lines += [
                 {
                     "invoice_id": invoice_id,
@@ -177,7 +177,7 @@ class RenewalUseCases(BillingCore):
                 }
                 for p, s in enumerate(specs)
             ]
-            self._announce_issued(u, InvoiceFacts(**row), specs)
+            self._announce_issued(u, InvoiceFacts(**invoice), specs)
         await session.execute(sa.insert(Invoice), invoices)
         await session.execute(sa.insert(InvoiceLine), lines)
         table = Subscription.__table__  # type: ignore[attr-defined]
@@ -374,20 +374,3 @@ class RenewalUseCases(BillingCore):
                     service_id=sub.service_id, addon_code=sub.product_code, subscription_id=sub.id
                 ),
             )
-
-    async def tick(self) -> dict[str, int]:
-        """One pass of the clock-driven work. Safe to run in several billing
-        processes at once: each piece claims its rows and each step once."""
-        now = self.clock.now()
-        figures: dict[str, int] = {}
-        for name, work in (
-            ("ended", self.end_cancelled),
-            ("renewed", self.renew_due),
-            ("dunning_steps", self.run_dunning),
-            ("pix_expired", self.expire_pix),
-        ):
-            try:
-                figures[name] = await work(now)
-            except Exception:
-                log.exception("billing clock work %s failed; will try again", name)
-        return figures

@@ -3,6 +3,7 @@ downgrades with proration, cancellation and the end of a service."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -65,9 +66,12 @@ class SubscriptionUseCases(BillingCore):
             order = await repo.get(u.session, Order, invoice.order_id, lock=True)
             if order is not None:
                 order.status, order.updated_at = "paid", u.now
-        subs = await self._subs_on(u, invoice)
+        paid_for: dict[UUID, int] = defaultdict(int)
+        for line in await repo.lines(u.session, invoice.id):
+            if line.subscription_id is not None:
+                paid_for[line.subscription_id] += line.amount
+        subs = await repo.subscriptions_by_id(u.session, sorted(paid_for))
         subs.sort(key=lambda s: s.kind != ProductKind.PLAN.value)  # the account before its add-ons
-        lines = {line.subscription_id: line for line in await repo.lines(u.session, invoice.id)}
         for sub in subs:
             if sub.status != SubscriptionStatus.PENDING:
                 continue
@@ -77,11 +81,9 @@ class SubscriptionUseCases(BillingCore):
             if parent is not None and parent.status not in (*LIVE, SubscriptionStatus.PENDING):
                 # the service ended before its add-on was paid: keep the money as credit
                 self._drop_pending(u, sub)
-                line = lines.get(sub.id)
-                if line is not None:
-                    await self._to_credit(
-                        u, invoice, line.amount, payment_id=None, why="service ended"
-                    )
+                await self._to_credit(
+                    u, invoice, paid_for[sub.id], payment_id=None, why="service ended"
+                )
                 continue
             await self._activate(u, sub)
 
