@@ -37,6 +37,9 @@ def webhook_app(billing: Billing) -> Starlette:
     async def stripe_webhook(request: Request) -> JSONResponse:
         if billing.stripe is None:
             return JSONResponse({"error": "stripe is not configured"}, status_code=503)
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            return JSONResponse({"error": "payload too large"}, status_code=413)
         body = await request.body()
         if len(body) > MAX_BODY:
             return JSONResponse({"error": "payload too large"}, status_code=413)
