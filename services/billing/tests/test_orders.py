@@ -66,8 +66,14 @@ async def test_order_invoice_card_payment_provisions_the_service_and_its_addons(
     assert len(billing.watcher.of(BILLING_PAYMENT, "billing.payment.succeeded")) == 1
     templates = [n.template for n in billing.watcher.of(NOTIFY_COMMANDS)]
     assert templates == ["invoice-issued", "invoice-paid"]
-    notice = billing.watcher.of(NOTIFY_COMMANDS)[0]
+    notice, thanks = billing.watcher.of(NOTIFY_COMMANDS)
     assert notice.recipient.company_roles == ("owner", "billing")
+    # what notify's invoice templates fill in
+    assert notice.data["number"] == issued.number
+    assert (notice.data["amount_cents"], notice.data["currency"]) == (6470, "BRL")
+    assert notice.data["due_date"] == f"{issued.due_at:%d/%m/%Y}"
+    assert notice.data["link"].endswith(f"/faturas/{issued.invoice_id}")
+    assert thanks.data["amount_cents"] == 6470
 
     state = await billing.sim.state()
     assert len(state["charges"]) == 1 and state["charges"][0]["amount"] == 6470

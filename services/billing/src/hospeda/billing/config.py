@@ -34,6 +34,10 @@ class BillingSettings(ServiceSettings):
     stripe_timeout_s: float = Field(default=20.0, gt=0)
     stripe_webhook_tolerance_s: int = Field(default=300, ge=1)
     stripe_pix_expires_after_s: int = Field(default=86_400, ge=10, le=1_209_600)
+    app_url: str = Field(
+        default="http://localhost:8000/app",
+        description="The customer area; notifications link to its invoices (`…/faturas/<id>`).",
+    )
     return_url: str = Field(
         default="http://localhost:8000/app/pagamento/retorno",
         description="Where Stripe sends the customer back after 3-D Secure (the gateway).",

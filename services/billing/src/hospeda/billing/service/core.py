@@ -23,7 +23,6 @@ from hospeda.billing.domain import (
     InvoiceStatus,
     SubscriptionStatus,
     UnknownProduct,
-    format_money,
     invoice_not_found,
     invoice_number,
     totals,
@@ -195,6 +194,10 @@ class BillingCore:
     def unit(self, session: AsyncSession, **kwargs: Any) -> Unit:
         return Unit(session, self.clock.now(), **kwargs)
 
+    def _notice(self, invoice: Invoice | InvoiceFacts, **extra: Any) -> dict[str, Any]:
+        """The data of a notification about ``invoice``."""
+        return {**invoice_data(invoice, app_url=self.settings.app_url), **extra}
+
     async def _product(self, u: Unit, code: str, kind: ProductKind) -> Product:
         product = await repo.get(u.session, Product, code)
         if product is None or not product.active or product.kind != kind.value:
@@ -354,7 +357,7 @@ class BillingCore:
             company_id=invoice.company_id,
         )
         if invoice.total > 0:
-            u.notify("invoice-issued", company_id=invoice.company_id, data=invoice_data(invoice))
+            u.notify("invoice-issued", company_id=invoice.company_id, data=self._notice(invoice))
 
     async def _void(self, u: Unit, invoice: Invoice, reason: str) -> None:
         """Cancel an unpaid invoice: give back credit and partial payments,
@@ -442,7 +445,7 @@ class BillingCore:
             company_id=invoice.company_id,
         )
         if invoice.subtotal > 0:
-            u.notify("invoice-paid", company_id=invoice.company_id, data=invoice_data(invoice))
+            u.notify("invoice-paid", company_id=invoice.company_id, data=self._notice(invoice))
         await self._close_attempts(u, invoice, keep=payment_id)
         kind = InvoiceKind(invoice.kind)
         if kind in (InvoiceKind.ORDER, InvoiceKind.ADDON):
@@ -542,17 +545,17 @@ def lines_for(
     return lines
 
 
-def invoice_data(invoice: Invoice | InvoiceFacts) -> dict[str, Any]:
-    due = invoice.total - invoice.amount_paid
+def invoice_data(invoice: Invoice | InvoiceFacts, *, app_url: str) -> dict[str, Any]:
+    """What the invoice templates of notify fill in (``number``, ``amount_cents``
+    with ``currency``, ``due_date``, ``link``) and a few facts more."""
+    unpaid = invoice.status in UNPAID
     return {
         "invoice_id": str(invoice.id),
         "number": invoice.number,
-        "amount": invoice.total,
-        "amount_due": due,
+        "amount_cents": invoice.total - invoice.amount_paid if unpaid else invoice.amount_paid,
         "currency": invoice.currency,
-        "amount_text": format_money(
-            due if invoice.status in UNPAID else invoice.total, invoice.currency
-        ),
+        "due_date": f"{invoice.due_at:%d/%m/%Y}",
         "due_at": invoice.due_at.isoformat(),
         "kind": invoice.kind,
+        "link": f"{app_url.rstrip('/')}/faturas/{invoice.id}",
     }

@@ -32,7 +32,6 @@ from hospeda.billing.service.core import (
     SERVICE,
     BillingCore,
     Unit,
-    invoice_data,
     money,
     require_staff,
 )
@@ -293,7 +292,7 @@ class PaymentUseCases(BillingCore):
             u.notify(
                 "payment-failed",
                 company_id=payment.company_id,
-                data={**invoice_data(invoice), "reason": reason, "code": code},
+                data=self._notice(invoice, reason=reason, code=code),
             )
         return True
 

@@ -41,7 +41,6 @@ from hospeda.billing.service.core import (
     InvoiceFacts,
     LineSpec,
     Unit,
-    invoice_data,
     money,
 )
 from hospeda.contracts import billing as msg
@@ -264,7 +263,7 @@ class RenewalUseCases(BillingCore):
     async def _dunning_step(
         self, u: Unit, invoice: Invoice, step: DunningStep, *, tell: bool
     ) -> None:
-        data = invoice_data(invoice)
+        data = self._notice(invoice)
         if step.action == "auto-charge":
             account = await repo.account(u.session, invoice.company_id, u.now)
             attempts = await repo.open_attempts(u.session, invoice.id)
@@ -340,10 +339,11 @@ class RenewalUseCases(BillingCore):
             await self._suspend_one(u, sub, reason)
             suspended = True
         if suspended:
+            domains = ", ".join(sorted({s.domain for s in subs if s.domain}))
             u.notify(
                 "service-suspended",
                 company_id=invoice.company_id,
-                data={**invoice_data(invoice), "days_overdue": days},
+                data=self._notice(invoice, days_overdue=days, domain=domains, reason=reason),
             )
 
     async def _suspend_one(self, u: Unit, sub: Subscription, reason: str) -> None:
