@@ -276,13 +276,24 @@ async def test_enqueue_is_idempotent_by_dedupe_key(db: Database) -> None:
 
 
 def _spawn(database_url: str, mode: str, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, str(WORKER_SCRIPT), database_url, mode, *extra],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+def _go(*processes: subprocess.Popen[str]) -> None:
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
 
 
 async def test_two_worker_processes_never_run_the_same_job_twice(
@@ -292,6 +303,7 @@ async def test_two_worker_processes_never_run_the_same_job_twice(
     async with db.transaction() as session:
         ids = await engine.enqueue_many(session, [NewJob("record", {"n": i}) for i in range(2000)])
     workers = [_spawn(database_url, "record") for _ in range(2)]
+    _go(*workers)
     outputs = await asyncio.gather(
         *(asyncio.to_thread(p.communicate, timeout=120) for p in workers)
     )
@@ -313,6 +325,7 @@ async def test_a_job_on_a_killed_worker_is_resumed(db: Database, database_url: s
     async with db.transaction() as session:
         job_id = await engine.enqueue(session, "slow", {})
     doomed = _spawn(database_url, "slow", "60")
+    _go(doomed)
 
     async def started() -> bool:
         async with db.transaction() as session:

@@ -29,8 +29,9 @@ async def main(database_url: str, mode: str, seconds: float) -> None:
     worker = engine.worker(
         concurrency=20 if mode == "record" else 1, lease=timedelta(seconds=1.5), poll_interval=0.02
     )
+    print("ready", flush=True)
+    await asyncio.to_thread(sys.stdin.readline)  # start together with the other worker
     worker.start()
-    print("started", flush=True)
     if mode == "record":
         idle = 0
         while idle < 20:

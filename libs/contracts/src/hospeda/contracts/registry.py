@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from hospeda.contracts.envelope import Envelope, Payload, envelope_class
 from hospeda.contracts.queries import QueryReply
@@ -44,8 +44,8 @@ def decode(raw: bytes | None) -> Envelope[Any]:
     if raw is None:
         raise UnreadableMessage("empty message (tombstone)")
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = from_json(raw)
+    except ValueError as exc:
         raise UnreadableMessage(f"not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise UnreadableMessage("not a JSON object")

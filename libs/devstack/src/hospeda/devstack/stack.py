@@ -51,6 +51,7 @@ class DevPlan:
 
     processes: list[ProcessSpec] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)  # shown when the stack is ready
 
 
 def service_plans(data_dir: Path) -> list[DevPlan]:
@@ -100,6 +101,7 @@ class Stack:
         self.database_urls = database_urls
         self.echo = echo
         self.output: dict[str, list[str]] = {}
+        self.links: dict[str, str] = {}
         self.servers: list[Server] = []
         self.running: dict[str, Running] = {}
         self.stopping = False
@@ -222,6 +224,7 @@ class Stack:
         """Start everything and wait for the gateway to listen."""
         env = await asyncio.to_thread(self.start_infrastructure)
         plans = service_plans(self.data_dir)
+        self.links = {name: url for plan in plans for name, url in plan.links.items()}
         simulators = [spec for plan in plans for spec in plan.processes]
         for plan in plans:
             env.update(plan.env)
@@ -252,6 +255,8 @@ class Stack:
             _say(
                 f"pronto / ready: \033[1mhttp://localhost:{self.gateway_port}\033[0m  (Ctrl-C para parar / to stop)"
             )
+            for name, url in self.links.items():
+                _say(f"{name}: {url}")
         await self.supervise()
 
     async def stop(self) -> None:

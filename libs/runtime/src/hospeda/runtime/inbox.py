@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hospeda.contracts import utcnow
 from hospeda.runtime.models import InboxMessage
+from hospeda.runtime.types import UtcDateTime
 
 _table = InboxMessage.__table__  # type: ignore[attr-defined]
 
@@ -24,12 +25,25 @@ async def claim(session: AsyncSession, consumer: str, message_ids: Iterable[UUID
     if not ids:
         return set()
     now = utcnow()
-    rows = [{"consumer": consumer, "message_id": mid, "processed_at": now} for mid in ids]
     dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    insert = postgresql.insert(_table) if dialect == "postgresql" else sqlite.insert(_table)
-    statement = insert.values(rows).on_conflict_do_nothing().returning(_table.c.message_id)
-    result = await session.execute(statement)
-    return set(result.scalars().all())
+    if dialect == "postgresql":
+        # one array parameter instead of three per row: cheap to build and to send
+        result = await session.execute(
+            _CLAIM_POSTGRES, {"consumer": consumer, "ids": ids, "now": now}
+        )
+        return set(result.scalars().all())
+    rows = [{"consumer": consumer, "message_id": mid, "processed_at": now} for mid in ids]
+    statement = (
+        sqlite.insert(_table).values(rows).on_conflict_do_nothing().returning(_table.c.message_id)
+    )
+    return set((await session.execute(statement)).scalars().all())
+
+
+_CLAIM_POSTGRES = sa.text(
+    "INSERT INTO inbox_message (consumer, message_id, processed_at) "
+    "SELECT :consumer, unnest(CAST(:ids AS uuid[])), :now "
+    "ON CONFLICT DO NOTHING RETURNING message_id"
+).bindparams(sa.bindparam("now", type_=UtcDateTime()))
 
 
 async def prune(

@@ -639,6 +639,19 @@ class JobEngine:
 
     # --- internals shared with workers ----------------------------------------------------
 
+    def emit(
+        self,
+        session: AsyncSession,
+        job: ClaimedJob,
+        payload: Payload,
+        *,
+        topic: Topic | str,
+        key: str | UUID | None,
+    ) -> None:
+        """Publish ``payload`` as caused by ``job``, in ``session``'s transaction
+        (for ``on_failure`` hooks)."""
+        outbox.add(session, self._envelope(payload, job), topic=topic, key=key)
+
     def _envelope(self, payload: Payload, job: ClaimedJob) -> Envelope[Any]:
         return Envelope.of(
             payload,
@@ -1032,18 +1045,30 @@ class JobWorker:
         owned: set[int] = set()
         done = [o for o in outcomes if o.error is None]
         if done:
-            succeeded_update = (
-                sa.update(_job)
-                .where(
-                    sa.tuple_(_job.c.seq, _job.c.lease_token).in_(
-                        [(o.job.seq, o.job.lease_token) for o in done]
-                    ),
-                    sa.text("job.state = 'running'"),
+            if self.db.is_postgres:  # fixed text with two array parameters: prepared once
+                result = await session.execute(
+                    _SUCCEED_POSTGRES,
+                    {
+                        "now": now,
+                        "seqs": [o.job.seq for o in done],
+                        "tokens": [o.job.lease_token for o in done],
+                    },
                 )
-                .values(state=JobState.SUCCEEDED.value, finished_at=now, last_error=None, **cleared)
-                .returning(_job.c.seq)
-            )
-            owned.update((await session.execute(succeeded_update)).scalars())
+            else:
+                result = await session.execute(
+                    sa.update(_job)
+                    .where(
+                        sa.tuple_(_job.c.seq, _job.c.lease_token).in_(
+                            [(o.job.seq, o.job.lease_token) for o in done]
+                        ),
+                        sa.text("job.state = 'running'"),
+                    )
+                    .values(
+                        state=JobState.SUCCEEDED.value, finished_at=now, last_error=None, **cleared
+                    )
+                    .returning(_job.c.seq)
+                )
+            owned.update(result.scalars())
         failed = [o for o in outcomes if o.error is not None and not isinstance(o.error, LeaseLost)]
         if failed:
             check = sa.select(_job.c.seq).where(
@@ -1230,6 +1255,15 @@ class JobWorker:
             )
         for job in unstarted:
             self._inflight.pop(job.seq, None)
+
+
+_SUCCEED_POSTGRES = sa.text(
+    "UPDATE job SET state = 'succeeded', finished_at = :now, updated_at = :now, last_error = NULL, "
+    "lease_owner = NULL, lease_token = NULL, lease_until = NULL "
+    "FROM unnest(CAST(:seqs AS bigint[]), CAST(:tokens AS uuid[])) AS done(seq, token) "
+    "WHERE job.seq = done.seq AND job.lease_token = done.token AND job.state = 'running' "
+    "RETURNING job.seq"
+).bindparams(sa.bindparam("now", type_=UtcDateTime()))
 
 
 def _log_row(job: ClaimedJob, at: datetime, status: str, message: str) -> dict[str, Any]:

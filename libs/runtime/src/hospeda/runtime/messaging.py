@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -397,29 +398,34 @@ class MessageConsumer:
             return QueryReply(ok=False, error=QueryError(code="internal", message="internal error"))
 
 
+@contextmanager
 def _consumer_span(
     record: ConsumerRecord[Any, Any],
     envelope: Envelope[Any],
     group: str,
     *,
     name: str | None = None,
-) -> Any:
+) -> Iterator[None]:
+    """Process ``envelope`` inside a span continuing the trace its producer started."""
     carrier = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
-    parent = propagate.extract(carrier)
-    return tracer.start_as_current_span(
+    with tracer.start_as_current_span(
         name or f"{envelope.type} process",
-        context=parent,
+        context=propagate.extract(carrier),
         kind=trace.SpanKind.CONSUMER,
-        attributes={
-            "messaging.system": "kafka",
-            "messaging.destination.name": record.topic,
-            "messaging.kafka.destination.partition": record.partition,
-            "messaging.kafka.message.offset": record.offset,
-            "messaging.message.id": str(envelope.id),
-            "messaging.consumer.group.name": group,
-            "hospeda.correlation_id": str(envelope.correlation_id),
-        },
-    )
+    ) as span:
+        if span.is_recording():  # attributes cost time; build them only when kept
+            span.set_attributes(
+                {
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": record.topic,
+                    "messaging.kafka.destination.partition": record.partition,
+                    "messaging.kafka.message.offset": record.offset,
+                    "messaging.message.id": str(envelope.id),
+                    "messaging.consumer.group.name": group,
+                    "hospeda.correlation_id": str(envelope.correlation_id),
+                }
+            )
+        yield
 
 
 def current_trace_id() -> str | None:

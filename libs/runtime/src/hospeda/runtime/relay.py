@@ -16,6 +16,8 @@ from hospeda.runtime.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
+_DELETE_POSTGRES = sa.text("DELETE FROM outbox_message WHERE seq = ANY(CAST(:seqs AS bigint[]))")
+
 
 class OutboxRelay:
     """Publishes outbox rows in order, in batches, with ``acks=all``.
@@ -78,9 +80,11 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*deliveries)
-            await session.execute(
-                sa.delete(table).where(table.c.seq.in_([row.seq for row in rows]))
-            )
+            sent = [row.seq for row in rows]
+            if self.db.is_postgres:  # one array parameter: the same prepared statement every batch
+                await session.execute(_DELETE_POSTGRES, {"seqs": sent})
+            else:
+                await session.execute(sa.delete(table).where(table.c.seq.in_(sent)))
         self.published += len(rows)
         return len(rows)
 

@@ -16,6 +16,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
 from pythonjsonlogger.json import JsonFormatter
 
 _configured: set[str] = set()
@@ -26,10 +27,14 @@ def setup_tracing(service: str, *, instance_id: str, otlp_endpoint: str | None) 
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         return current
+    # Without a collector, record nothing but still mint trace and span ids:
+    # non-recording spans carry the trace across hops (logs, audit entries and
+    # probes show it) at a fraction of the cost of recorded ones.
     provider = TracerProvider(
         resource=Resource.create(
             {"service.name": f"hospeda-{service}", "service.instance.id": instance_id}
-        )
+        ),
+        sampler=ParentBased(ALWAYS_ON) if otlp_endpoint else ALWAYS_OFF,
     )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
