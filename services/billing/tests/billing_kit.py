@@ -282,7 +282,7 @@ class Harness:
             params or {},
             actor=actor,
             company_id=company,
-            timeout=10,  # type: ignore[arg-type]
+            timeout=15,  # type: ignore[arg-type]
         )
 
     @contextlib.asynccontextmanager
@@ -302,7 +302,7 @@ class Harness:
         *,
         count: int = 1,
         where: Callable[[Any], bool] = lambda _: True,
-        timeout: float = 20,
+        timeout: float = 40,
     ) -> list[Any]:
         """Wait until ``count`` matching messages were published; returns them."""
 
@@ -316,7 +316,7 @@ class Harness:
         )
         return found()
 
-    async def dead_letter(self, *, timeout: float = 20) -> str:
+    async def dead_letter(self, *, timeout: float = 40) -> str:
         """The reason of the next command billing refused (in order)."""
         index = self._dead_read
         await eventually(
@@ -325,7 +325,7 @@ class Harness:
         self._dead_read += 1
         return self.watcher.dead[index][1]
 
-    async def quiet(self, *, timeout: float = 30) -> None:
+    async def quiet(self, *, timeout: float = 60) -> None:
         """Wait until billing has nothing left in flight: no job queued or
         running, every Stripe event delivered, the outbox empty, and the
         watcher has read to the end. Then counts are final."""
@@ -449,7 +449,7 @@ async def wait_for_ingress(app: BillingApp) -> None:
         except httpx.HTTPError:
             return False
 
-    await eventually(up, message="the webhook ingress")
+    await eventually(up, timeout=30, message="the webhook ingress")
 
 
 async def ordered(h: Harness, **order: Any) -> Any:
@@ -475,7 +475,7 @@ async def payment_in(
         found = [p for p in invoice["payments"] if p["status"] == status]
         return len(found) >= count
 
-    await eventually(check, message=f"a payment {status}")
+    await eventually(check, timeout=40, message=f"a payment {status}")
     return found
 
 
