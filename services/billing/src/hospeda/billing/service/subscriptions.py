@@ -402,6 +402,10 @@ class SubscriptionUseCases(BillingCore):
     ) -> None:
         """Cancel at the end of the paid period (the default) or at once. A plan
         takes its add-ons with it. Unused time is not refunded."""
+        peek = await repo.get(u.session, Subscription, cancel.subscription_id)
+        if peek is not None and peek.renewal_invoice_id is not None:
+            # invoice before subscription, the order payments and dunning lock in
+            await repo.get(u.session, Invoice, peek.renewal_invoice_id, lock=True)
         sub = await self._subscription(
             u, cancel.subscription_id, company_id=company_id, actor=actor
         )
