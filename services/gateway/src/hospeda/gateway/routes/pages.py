@@ -1,11 +1,14 @@
-"""The pages a browser opens. (The full web app arrives with the gateway's own work.)"""
+"""The pages a browser opens (the full web app is a later piece of work)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-router = APIRouter(include_in_schema=False)
+from hospeda.gateway.api import ApiRoute, allow
+from hospeda.gateway.permissions import Permission as P
+
+router = APIRouter(include_in_schema=False, route_class=ApiRoute, dependencies=[allow(P.PUBLIC)])
 
 HOME = """<!doctype html>
 <html lang="pt-BR"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

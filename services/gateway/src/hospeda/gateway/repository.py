@@ -1,0 +1,274 @@
+"""All of the gateway's SQL. Functions take the open session; nothing commits here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hospeda.gateway.models import (
+    ApiToken,
+    Company,
+    EmailToken,
+    Invitation,
+    Membership,
+    RecoveryCode,
+    User,
+)
+
+# --- people and companies -------------------------------------------------------------
+
+
+async def get_user(session: AsyncSession, user_id: UUID, *, lock: bool = False) -> User | None:
+    return await session.get(User, user_id, with_for_update=lock)
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(sa.select(User).where(User.email == email.lower()))
+    return result.scalar_one_or_none()
+
+
+async def get_company(session: AsyncSession, company_id: UUID) -> Company | None:
+    return await session.get(Company, company_id)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A person and their role in one company (None: not a member)."""
+
+    user: User
+    role: str | None
+
+
+async def standing(
+    session: AsyncSession, user_id: UUID, company_id: UUID | None
+) -> Standing | None:
+    """The person and their role in ``company_id``, in one query."""
+    if company_id is None:
+        user = await session.get(User, user_id)
+        return Standing(user, None) if user else None
+    statement = (
+        sa.select(User, Membership.role)
+        .outerjoin(
+            Membership, sa.and_(Membership.user_id == User.id, Membership.company_id == company_id)
+        )
+        .where(User.id == user_id)
+    )
+    result = (await session.execute(statement)).first()
+    return Standing(result[0], result[1]) if result else None
+
+
+@dataclass(frozen=True)
+class CompanyOfUser:
+    company_id: UUID
+    name: str
+    role: str
+
+
+async def companies_of(session: AsyncSession, user_id: UUID) -> list[CompanyOfUser]:
+    rows = await session.execute(
+        sa.select(Company.id, Company.name, Membership.role)
+        .join(Membership, Membership.company_id == Company.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Company.name, Company.id)
+    )
+    return [CompanyOfUser(*row) for row in rows.all()]
+
+
+async def get_membership(
+    session: AsyncSession, user_id: UUID, company_id: UUID, *, lock: bool = False
+) -> Membership | None:
+    return await session.get(Membership, (user_id, company_id), with_for_update=lock)
+
+
+async def count_owners(session: AsyncSession, company_id: UUID) -> int:
+    result = await session.execute(
+        sa.select(sa.func.count())
+        .select_from(Membership)
+        .where(Membership.company_id == company_id, Membership.role == "owner")
+    )
+    return int(result.scalar_one())
+
+
+async def lock_company(session: AsyncSession, company_id: UUID) -> Company | None:
+    """Serialise changes to one company's members (the last-owner rule)."""
+    return await session.get(Company, company_id, with_for_update=True)
+
+
+async def members(
+    session: AsyncSession, company_id: UUID, *, after: UUID | None, limit: int
+) -> Sequence[tuple[User, Membership]]:
+    statement = (
+        sa.select(User, Membership)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.company_id == company_id)
+        .order_by(User.id)
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(User.id > after)
+    return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
+
+
+async def delete_membership(session: AsyncSession, membership: Membership) -> None:
+    await session.delete(membership)
+
+
+async def bump_stamp(session: AsyncSession, user_id: UUID) -> None:
+    """Mark a person's privileges as changed: their sessions rotate on next use."""
+    await session.execute(
+        sa.update(User).where(User.id == user_id).values(session_stamp=User.session_stamp + 1)
+    )
+
+
+async def search_companies(
+    session: AsyncSession, *, query: str | None, after: UUID | None, limit: int
+) -> Sequence[Company]:
+    statement = sa.select(Company).order_by(Company.id).limit(limit)
+    if query:
+        escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(sa.func.lower(Company.name).like(f"%{escaped}%", escape="\\"))
+    if after is not None:
+        statement = statement.where(Company.id > after)
+    return (await session.execute(statement)).scalars().all()
+
+
+# --- single-use links -------------------------------------------------------------------
+
+
+async def consume_email_token(
+    session: AsyncSession, token_hash: str, *, purpose: str, now: datetime
+) -> UUID | None:
+    """Use a link once: the person it belongs to, or None if unknown, used or expired."""
+    result = await session.execute(
+        sa.update(EmailToken)
+        .where(
+            EmailToken.token_hash == token_hash,
+            EmailToken.purpose == purpose,
+            EmailToken.used_at.is_(None),  # type: ignore[union-attr]
+            EmailToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(EmailToken.user_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def expire_email_tokens(
+    session: AsyncSession, user_id: UUID, *, purpose: str, now: datetime
+) -> None:
+    """Older links of a kind stop working once a new one is sent or one is used."""
+    await session.execute(
+        sa.update(EmailToken)
+        .where(
+            EmailToken.user_id == user_id,
+            EmailToken.purpose == purpose,
+            EmailToken.used_at.is_(None),  # type: ignore[union-attr]
+        )
+        .values(used_at=now)
+    )
+
+
+# --- invitations ------------------------------------------------------------------------
+
+
+async def get_invitation(
+    session: AsyncSession, invitation_id: UUID, company_id: UUID
+) -> Invitation | None:
+    invitation = await session.get(Invitation, invitation_id)
+    return invitation if invitation and invitation.company_id == company_id else None
+
+
+async def invitation_by_token(session: AsyncSession, token_hash: str) -> Invitation | None:
+    result = await session.execute(
+        sa.select(Invitation).where(Invitation.token_hash == token_hash).with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def pending_invitations(
+    session: AsyncSession, company_id: UUID, *, now: datetime, after: UUID | None, limit: int
+) -> Sequence[Invitation]:
+    statement = (
+        sa.select(Invitation)
+        .where(
+            Invitation.company_id == company_id,
+            Invitation.accepted_at.is_(None),  # type: ignore[union-attr]
+            Invitation.revoked_at.is_(None),  # type: ignore[union-attr]
+            Invitation.expires_at > now,
+        )
+        .order_by(Invitation.id)
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(Invitation.id > after)
+    return (await session.execute(statement)).scalars().all()
+
+
+# --- 2FA recovery codes -----------------------------------------------------------------
+
+
+async def replace_recovery_codes(session: AsyncSession, user_id: UUID, hashes: list[str]) -> None:
+    await session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user_id))  # type: ignore[arg-type]
+    session.add_all(RecoveryCode(user_id=user_id, code_hash=h) for h in hashes)
+
+
+async def consume_recovery_code(
+    session: AsyncSession, user_id: UUID, code_hash: str, *, now: datetime
+) -> bool:
+    result = await session.execute(
+        sa.update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user_id,
+            RecoveryCode.code_hash == code_hash,
+            RecoveryCode.used_at.is_(None),  # type: ignore[union-attr]
+        )
+        .values(used_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def unused_recovery_codes(session: AsyncSession, user_id: UUID) -> int:
+    result = await session.execute(
+        sa.select(sa.func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))  # type: ignore[union-attr]
+    )
+    return int(result.scalar_one())
+
+
+# --- API tokens -------------------------------------------------------------------------
+
+
+async def token_by_hash(session: AsyncSession, token_hash: str) -> ApiToken | None:
+    result = await session.execute(sa.select(ApiToken).where(ApiToken.token_hash == token_hash))
+    return result.scalar_one_or_none()
+
+
+async def get_token(session: AsyncSession, token_id: UUID, company_id: UUID) -> ApiToken | None:
+    token = await session.get(ApiToken, token_id)
+    return token if token and token.company_id == company_id else None
+
+
+async def tokens(
+    session: AsyncSession, company_id: UUID, *, after: UUID | None, limit: int
+) -> Sequence[ApiToken]:
+    statement = (
+        sa.select(ApiToken)
+        .where(ApiToken.company_id == company_id)
+        .order_by(ApiToken.id)
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(ApiToken.id > after)
+    return (await session.execute(statement)).scalars().all()
+
+
+async def touch_token(session: AsyncSession, token_id: UUID, *, now: datetime) -> None:
+    await session.execute(
+        sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+    )
