@@ -6,9 +6,9 @@
   matrix, claims the ``Idempotency-Key`` and hands the route a
   ``RequestContext``.
 - ``ApiRoute``: the route class of every router. A route without ``allow``
-  raises at definition, so the app does not start; it also applies session
-  cookie changes, stores idempotent answers, and flags any successful state
-  change that did not record an audit entry.
+  raises at definition, so the app does not start; it also stores idempotent
+  answers, and flags any successful state change that recorded no audit entry.
+- ``SessionCookies``: sends new or cleared session cookies with any answer.
 """
 
 from __future__ import annotations
@@ -25,9 +25,13 @@ from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from hospeda.contracts import Actor, ActorKind
 from hospeda.gateway.auth import Principal, csrf_cookie_name, session_cookie_name
+from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.idempotency import Claim, Replay
 from hospeda.gateway.outgoing import Origin
 from hospeda.gateway.permissions import Permission, Scope, scope_of
@@ -117,9 +121,10 @@ class Guard:
             raise ApiError("not_authenticated", 401)
         if resolution.new_session is not None:
             request.state.session_change = resolution.new_session
-        if principal.session is not None and unsafe:
+        if resolution.presented is not None and unsafe:
+            # checked against the session the browser knows (it may just have been rotated)
             sent = request.headers.get(CSRF_HEADER, "")
-            if not sent or not same(sent, principal.session.csrf):
+            if not sent or not same(sent, resolution.presented.csrf):
                 raise ApiError("csrf_failed", 403)
         self._authorise(principal)
         origin.actor = principal.actor(as_staff=self.scope is Scope.PLATFORM)
@@ -215,8 +220,6 @@ class ApiRoute(APIRoute):
                     await gateway.idempotency.finish(claim, response)
                 else:  # an answer that signs someone in is never replayed
                     await gateway.idempotency.abort(claim)
-            if change is not None:
-                apply_session_cookies(gateway, response, change)
             self._check_audited(request, response)
             return response
 
@@ -232,8 +235,9 @@ class ApiRoute(APIRoute):
             request.app.state.gateway.unaudited.append(route)
 
 
-def apply_session_cookies(gateway: Gateway, response: Response, change: Session | bool) -> None:
-    settings = gateway.settings
+def session_cookie_headers(settings: GatewaySettings, change: Session | bool) -> list[str]:
+    """``Set-Cookie`` values for a new session (or, for ``False``, clearing it)."""
+    response = Response()
     common: dict[str, Any] = {"path": "/", "secure": settings.cookie_secure, "samesite": "lax"}
     session_cookie, csrf_cookie = session_cookie_name(settings), csrf_cookie_name(settings)
     if isinstance(change, Session):
@@ -244,6 +248,33 @@ def apply_session_cookies(gateway: Gateway, response: Response, change: Session 
     else:
         response.delete_cookie(session_cookie, httponly=True, **common)
         response.delete_cookie(csrf_cookie, httponly=False, **common)
+    return response.headers.getlist("set-cookie")
+
+
+class SessionCookies:
+    """ASGI middleware: sends the session cookies a request changed with its
+    answer, whatever the answer (a rotated session must reach the browser even
+    when the request itself is refused)."""
+
+    def __init__(self, app: ASGIApp, settings: GatewaySettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cookies(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                change = scope.get("state", {}).get("session_change")
+                if change is not None:
+                    headers = MutableHeaders(scope=message)
+                    for value in session_cookie_headers(self.settings, change):
+                        headers.append("set-cookie", value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookies)
 
 
 # --- pagination -------------------------------------------------------------------------

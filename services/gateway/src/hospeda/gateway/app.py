@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from hospeda.gateway.api import CSRF_HEADER, SAFE_METHODS, ApiRoute
+from hospeda.gateway.api import CSRF_HEADER, SAFE_METHODS, ApiRoute, SessionCookies
 from hospeda.gateway.auth import Authenticator, session_cookie_name
 from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.events import EventHub
@@ -154,6 +154,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_problems(app)
+    app.add_middleware(SessionCookies, settings=settings)
     app.include_router(pages.router)
     for router in (
         auth.router,

@@ -72,10 +72,14 @@ class Principal:
         return Actor(kind=ActorKind.USER, id=str(self.user_id))
 
 
+ROTATION_GRACE_S = 30
+
+
 @dataclass(frozen=True)
 class Resolution:
     principal: Principal | None
-    new_session: Session | None = None  # set when the session was rotated
+    presented: Session | None = None  # the session the cookie named
+    new_session: Session | None = None  # set when it was rotated
 
 
 class Authenticator:
@@ -115,11 +119,14 @@ class Authenticator:
             await self.sessions.delete(session)
             return Resolution(None)
         user = standing.user
-        rotated = None
+        presented, rotated = session, None
         if user.session_stamp != session.stamp and not session.mfa_pending:
+            # the person's privileges changed since this id was issued: issue a new one
             if not rotate:
                 return Resolution(None)
-            session = rotated = await self.sessions.rotate(session, stamp=user.session_stamp)
+            session = rotated = await self.sessions.rotate(
+                session, stamp=user.session_stamp, grace_s=ROTATION_GRACE_S
+            )
         staff_role, staff_needs_2fa = self._staff(user)
         company_id: UUID | None
         if session.acting_company_id is not None and staff_role is not None:
@@ -145,7 +152,7 @@ class Authenticator:
             acting=company_id is not None and company_id == session.acting_company_id,
             session=session,
         )
-        return Resolution(principal, new_session=rotated)
+        return Resolution(principal, presented=presented, new_session=rotated)
 
     def _staff(self, user: User) -> tuple[StaffRole | None, bool]:
         if user.staff_role is None:

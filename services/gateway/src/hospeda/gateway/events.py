@@ -108,8 +108,8 @@ class EventHub:
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
         )
         consumer.subscribe(sorted(TOPIC_PERMISSIONS), listener=_Ready(self.ready))
-        await consumer.start()
         try:
+            await consumer.start()
             while True:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=500)
                 for records in batches.values():

@@ -38,6 +38,7 @@ class Session:
     acting_company_id: UUID | None = None
     mfa_pending: bool = False
     created_at: float = 0.0
+    retire_at: float | None = None  # a replaced id, kept briefly for requests already in flight
 
     def _record(self) -> str:
         data = asdict(self)
@@ -83,9 +84,12 @@ class Sessions:
         await self._save(session)
         return session
 
-    async def _save(self, session: Session) -> None:
+    async def _save(self, session: Session, ttl: int | None = None) -> None:
         key = digest(session.id)
-        prefix, ttl = (PENDING_PREFIX, self.mfa_ttl) if session.mfa_pending else (PREFIX, self.idle)
+        prefix, idle = (
+            (PENDING_PREFIX, self.mfa_ttl) if session.mfa_pending else (PREFIX, self.idle)
+        )
+        ttl = ttl or idle
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(prefix + key, session._record(), ex=ttl)
             pipe.sadd(USER_PREFIX + str(session.user_id), key)
@@ -104,16 +108,27 @@ class Sessions:
         if raw is None:
             return None
         session = Session._from_record(session_id, raw)
-        if time.time() - session.created_at > self.max_age:
+        now = time.time()
+        if now - session.created_at > self.max_age or (session.retire_at or now) < now:
             await self.delete(session)
             return None
+        if session.retire_at is not None:  # the read above restarted its timer; undo that
+            await self.redis.expireat(PREFIX + digest(session_id), int(session.retire_at) + 1)
         return session
 
-    async def rotate(self, session: Session, **changes: Any) -> Session:
-        """The same sign-in under a new id and CSRF token; the old id stops working."""
-        renewed = replace(session, id=new_secret(), csrf=new_secret(nbytes=24), **changes)
+    async def rotate(self, session: Session, *, grace_s: int = 0, **changes: Any) -> Session:
+        """The same sign-in under a new id and CSRF token. The old id stops
+        working at once, or after ``grace_s`` seconds when the rotation was not
+        the browser's own doing (requests it already sent still carry the old id)."""
+        renewed = replace(
+            session, id=new_secret(), csrf=new_secret(nbytes=24), retire_at=None, **changes
+        )
         await self._save(renewed)
-        await self.delete(session)
+        if grace_s and not session.mfa_pending:
+            retiring = replace(session, retire_at=time.time() + grace_s, **changes)
+            await self._save(retiring, ttl=grace_s)
+        else:
+            await self.delete(session)
         return renewed
 
     async def delete(self, session: Session) -> None:
