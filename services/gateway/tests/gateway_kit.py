@@ -83,6 +83,8 @@ def gateway_settings(
         "argon2_memory_kib": 1024,
         "argon2_parallelism": 1,
         "events_heartbeat_s": 1.0,
+        # every test client is 127.0.0.1: only the rate-limit tests keep the real limit
+        "email_requests_per_window": 1000,
     }
     values.update(extra)
     return GatewaySettings(**values)
@@ -180,6 +182,7 @@ PEER_QUERIES: dict[tuple[str, str], tuple[str, str | None]] = {
     ("dns", "zones.list"): ("zones", None),
     ("dns", "zones.get"): ("zones", "domain"),
     ("audit", "entries.list"): ("entries", None),
+    ("notify", "probe.get"): ("probes", "probe_id"),
 }
 
 
@@ -187,7 +190,7 @@ class Peers:
     """Stand-in for the query side of the services the gateway forwards to (see
     the module docstring)."""
 
-    services = ("billing", "provisioning", "dns", "audit")
+    services = ("billing", "provisioning", "dns", "audit", "notify")
 
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap = bootstrap
@@ -256,7 +259,10 @@ class Peers:
         if known is None:
             return _error("unknown_query", f"unknown query {payload.name!r}")
         collection, id_param = known
-        platform_wide = query.company_id is None and query.actor.kind == ActorKind.STAFF
+        platform_wide = query.company_id is None and query.actor.kind in (
+            ActorKind.STAFF,
+            ActorKind.SYSTEM,
+        )
         if query.company_id is None and not platform_wide:
             return _error("forbidden", "sem empresa / no company")
         visible = [
@@ -397,6 +403,16 @@ class Browser:
                 else:
                     self.cookies[name] = morsel.value
         return response
+
+    async def open_stream(self, url: str) -> httpx.Response:
+        """Open a streaming answer (Server-Sent Events), keep the status and headers, close it."""
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        async with self.client.stream(
+            "GET", url, headers=headers if self.cookies else {}
+        ) as response:
+            if response.status_code != 200:
+                await response.aread()
+            return response
 
     async def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", url, **kwargs)

@@ -230,7 +230,7 @@ class ApiRoute(APIRoute):
             return
         origin: Origin | None = getattr(request.state, "origin", None)
         if origin is None or not origin.audited:
-            route = f"{request.method} {self.path}"
+            route = f"{request.method} {request.url.path}"
             log.error("state change without an audit record: %s", route)
             request.app.state.gateway.unaudited.append(route)
 

@@ -11,7 +11,7 @@ from typing import Any
 import redis.asyncio as redis
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
@@ -177,10 +177,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 def refuse_undeclared_routes(app: FastAPI) -> None:
     """Every API route goes through ``ApiRoute`` (which refuses a route without
     a permission), or the app does not start."""
-    for route in app.routes:
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
         if isinstance(route, APIRoute) and not isinstance(route, ApiRoute):
             raise RuntimeError(
-                f"route {sorted(route.methods)} {route.path} bypasses ApiRoute: "
+                f"route {sorted(route.methods)} {context.path} bypasses ApiRoute: "
                 "declare it on a router with route_class=ApiRoute and allow(...)"
             )
 
