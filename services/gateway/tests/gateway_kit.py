@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import hashlib
 import itertools
+import json
 import threading
 import time
 from collections import defaultdict
@@ -197,6 +198,7 @@ class Peers:
         self.items: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.asked: list[Envelope[Any]] = []
         self.silent: set[str] = set()  # services that do not answer (down)
+        self.errors: dict[str, tuple[str, str]] = {}  # query name -> (code, message) to answer
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -248,13 +250,17 @@ class Peers:
                     self.asked.append(query)
                     if service in self.silent or reply_to is None:
                         continue
-                    reply = Envelope.of(
-                        self.answer(service, query), actor=Actor.system(service), cause=query
-                    )
+                    try:
+                        answer = self.answer(service, query)
+                    except Exception:  # like the runtime: a bug answers "internal", never silence
+                        answer = _error("internal", "internal error")
+                    reply = Envelope.of(answer, actor=Actor.system(service), cause=query)
                     await publish(self._producer, reply, topic=reply_to.decode(), key=None)
 
     def answer(self, service: str, query: Envelope[Any]) -> QueryReply:
         payload: Query = query.payload
+        if payload.name in self.errors:
+            return _error(*self.errors[payload.name])
         known = PEER_QUERIES.get((service, payload.name))
         if known is None:
             return _error("unknown_query", f"unknown query {payload.name!r}")
@@ -272,7 +278,10 @@ class Peers:
         ]
         if id_param is None:
             limit = int(payload.params.get("limit", 20))
-            start = int(payload.params.get("cursor") or 0)
+            cursor = str(payload.params.get("cursor") or "0")
+            if not cursor.isdigit():
+                return _error("invalid", "cursor inválido / invalid cursor")
+            start = int(cursor)
             chunk = visible[start : start + limit]
             more = start + limit < len(visible)
             return QueryReply(
@@ -320,6 +329,27 @@ async def read_topic(
                 for record in records:
                     with contextlib.suppress(UnreadableMessage):
                         messages.append(decode(record.value))
+        return messages
+    finally:
+        await consumer.stop()
+
+
+async def read_all(bootstrap: str, *topics: str) -> dict[str, list[Envelope[Any]]]:
+    """Every message on each of ``topics`` right now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, 0) for topic in topics]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        messages: dict[str, list[Envelope[Any]]] = {topic: [] for topic in topics}
+        while any([await consumer.position(p) < ends[p] for p in partitions]):
+            batches = await consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                for record in records:
+                    with contextlib.suppress(UnreadableMessage):
+                        messages[record.topic].append(decode(record.value))
         return messages
     finally:
         await consumer.stop()
@@ -431,6 +461,53 @@ class Browser:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+class EventStream:
+    """A browser's open ``/api/v1/events`` stream, read in the background."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.events: list[dict[str, Any]] = []
+        self.status: int | None = None
+        self.opened = asyncio.Event()
+        self.ended = asyncio.Event()
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.browser.cookies.items())}
+        try:
+            async with self.browser.client.stream(
+                "GET", "/api/v1/events", headers=headers, timeout=None
+            ) as response:
+                self.status = response.status_code
+                event: dict[str, Any] = {}
+                async for line in response.aiter_lines():
+                    if line.startswith(":"):
+                        self.opened.set()
+                    elif line.startswith(("event:", "id:", "data:")):
+                        name, _, value = line.partition(":")
+                        event[name] = json.loads(value) if name == "data" else value.strip()
+                    elif not line and event:
+                        self.events.append(event)
+                        event = {}
+        finally:
+            self.opened.set()
+            self.ended.set()
+
+    async def wait_for(self, match: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            for event in self.events:
+                if match(event):
+                    return event
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no {what} on the stream; got {self.events}")
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
+            await self._task
 
 
 class Totp:
