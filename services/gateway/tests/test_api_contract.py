@@ -209,7 +209,7 @@ def test_no_input_makes_the_server_fail(
                 suppress_health_check=list(HealthCheck),
             )
             @given(case=strategy)
-            def fuzz(case: Any) -> None:
+            def fuzz(case: Any, who: str = who, headers: dict[str, str] = headers) -> None:
                 response = case.call(
                     base_url=harness.url, headers=headers, session=http, timeout=20
                 )

@@ -48,6 +48,12 @@ def queued() -> JobQueued:
     )
 
 
+def business(stream: EventStream) -> list[str]:
+    """Event ids, without the stream's own company's membership events (the
+    sign-ups above may still be arriving through the outbox)."""
+    return [e["id"] for e in stream.events if not e["event"].startswith("identity.")]
+
+
 def has_id(message_id: str) -> Any:
     return lambda event: event.get("id") == message_id
 
@@ -83,14 +89,11 @@ async def test_each_person_sees_only_what_they_may(harness: Harness) -> None:
 
         theirs = await send(producer, paid("B-1"), BILLING_INVOICE, bob.company_id)
         await streams["bob"].wait_for(has_id(theirs), "Bob's invoice")
-        assert [e["id"] for e in streams["bob"].events] == [theirs]  # nothing of Alice's
+        assert business(streams["bob"]) == [theirs]  # nothing of Alice's
         platform = await send(producer, paid("P-1"), BILLING_INVOICE, None)
         marker = await send(producer, paid("A-2"), BILLING_INVOICE, alice.company_id)
         await streams["alice"].wait_for(has_id(marker), "Alice's second invoice")
-        alices = [
-            e["id"] for e in streams["alice"].events if not e["event"].startswith("identity.")
-        ]
-        assert alices == [invoice, job, marker]
+        assert business(streams["alice"]) == [invoice, job, marker]
         assert platform not in str(streams["alice"].events)
     finally:
         for stream in streams.values():

@@ -186,5 +186,5 @@ async def expect_marker_and_nothing_of(
     text = "".join(m.model_dump_json() for m in messages)
     for item in theirs.values():
         for key, value in item.items():
-            if key.endswith("_id") and key != "company_id" or key == "domain":
+            if (key.endswith("_id") and key != "company_id") or key == "domain":
                 assert str(value) not in text, (topic, key, value)
