@@ -18,7 +18,6 @@ from hospeda.contracts import Actor, ActorKind
 from hospeda.contracts.identity import CompanyRole
 from hospeda.gateway import repository
 from hospeda.gateway.config import GatewaySettings
-from hospeda.gateway.models import User
 from hospeda.gateway.permissions import (
     Permission,
     StaffRole,
@@ -112,13 +111,12 @@ class Authenticator:
         return await self.from_session(session, rotate=rotate)
 
     async def from_session(self, session: Session, *, rotate: bool = True) -> Resolution:
-        async with self.db.transaction() as db:
-            company = session.acting_company_id or session.company_id
-            standing = await repository.standing(db, session.user_id, company)
-        if standing is None:  # the person is gone
+        company = session.acting_company_id or session.company_id
+        async with self.db.engine.connect() as conn:  # a read: no unit of work
+            user = await repository.standing(conn, session.user_id, company)
+        if user is None:  # the person is gone
             await self.sessions.delete(session)
             return Resolution(None)
-        user = standing.user
         presented, rotated = session, None
         if user.session_stamp != session.stamp and not session.mfa_pending:
             # the person's privileges changed since this id was issued: issue a new one
@@ -133,16 +131,16 @@ class Authenticator:
             company_id = session.acting_company_id
             role: str | None = f"staff:{staff_role}"
             granted = staff_company_permissions(staff_role)
-        elif standing.role is not None:
-            company_id, role = session.company_id, standing.role
-            granted = company_permissions(CompanyRole(standing.role))
+        elif user.role is not None:
+            company_id, role = session.company_id, user.role
+            granted = company_permissions(CompanyRole(user.role))
         else:
             company_id, role, granted = None, None, frozenset()
         if staff_role is not None:
             granted |= platform_permissions(staff_role)
         principal = Principal(
             kind=ActorKind.USER,
-            user_id=user.id,
+            user_id=user.user_id,
             email=user.email,
             company_id=company_id,
             role=role,
@@ -154,10 +152,10 @@ class Authenticator:
         )
         return Resolution(principal, presented=presented, new_session=rotated)
 
-    def _staff(self, user: User) -> tuple[StaffRole | None, bool]:
+    def _staff(self, user: repository.Standing) -> tuple[StaffRole | None, bool]:
         if user.staff_role is None:
             return None, False
-        if self.settings.require_staff_2fa and user.totp_enabled_at is None:
+        if self.settings.require_staff_2fa and not user.two_factor:
             return None, True
         return StaffRole(user.staff_role), False
 
@@ -165,22 +163,23 @@ class Authenticator:
         if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
             return None
         now = self.clock.now()
-        async with self.db.transaction() as db:
-            token = await repository.token_by_hash(db, digest(raw))
-            if token is None or token.revoked_at is not None:
+        async with self.db.engine.connect() as conn:  # a read: no unit of work
+            token = await repository.token_by_hash(conn, digest(raw))
+            if token is None or token.revoked:
                 return None
             if token.expires_at is not None and token.expires_at <= now:
                 return None
-            creator = await repository.standing(db, token.created_by, token.company_id)
-            if creator is None or creator.role is None:
-                return None  # its creator left the company: the token dies with their rights
-            if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_EVERY:
+            creator = await repository.standing(conn, token.created_by, token.company_id)
+        if creator is None or creator.role is None:
+            return None  # its creator left the company: the token dies with their rights
+        if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_EVERY:
+            async with self.db.transaction() as db:
                 await repository.touch_token(db, token.id, now=now)
         granted = company_permissions(CompanyRole(creator.role))
         return Principal(
             kind=ActorKind.API_TOKEN,
             user_id=token.created_by,
-            email=creator.user.email,
+            email=creator.email,
             company_id=token.company_id,
             role=None,
             permissions=frozenset(

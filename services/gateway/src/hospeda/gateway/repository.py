@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hospeda.gateway.models import (
@@ -38,28 +39,43 @@ async def get_company(session: AsyncSession, company_id: UUID) -> Company | None
 
 @dataclass(frozen=True)
 class Standing:
-    """A person and their role in one company (None: not a member)."""
+    """What authorising a request needs about a person and their role in one
+    company (``role`` None: not a member)."""
 
-    user: User
+    user_id: UUID
+    email: str
+    staff_role: str | None
+    two_factor: bool
+    session_stamp: int
     role: str | None
 
 
 async def standing(
-    session: AsyncSession, user_id: UUID, company_id: UUID | None
+    conn: AsyncConnection, user_id: UUID, company_id: UUID | None
 ) -> Standing | None:
-    """The person and their role in ``company_id``, in one query."""
-    if company_id is None:
-        user = await session.get(User, user_id)
-        return Standing(user, None) if user else None
-    statement = (
-        sa.select(User, Membership.role)
-        .outerjoin(
-            Membership, sa.and_(Membership.user_id == User.id, Membership.company_id == company_id)
-        )
-        .where(User.id == user_id)
+    """One query on a bare connection: this runs on every request."""
+    role = (
+        sa.select(Membership.role)
+        .where(Membership.user_id == user_id, Membership.company_id == company_id)
+        .scalar_subquery()
+        if company_id is not None
+        else sa.null()
     )
-    result = (await session.execute(statement)).first()
-    return Standing(result[0], result[1]) if result else None
+    row = (
+        await conn.execute(
+            sa.select(
+                User.id,
+                User.email,
+                User.staff_role,
+                User.totp_enabled_at,
+                User.session_stamp,
+                role.label("role"),
+            ).where(User.id == user_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return Standing(row[0], row[1], row[2], row[3] is not None, row[4], row[5])
 
 
 @dataclass(frozen=True)
@@ -244,9 +260,35 @@ async def unused_recovery_codes(session: AsyncSession, user_id: UUID) -> int:
 # --- API tokens -------------------------------------------------------------------------
 
 
-async def token_by_hash(session: AsyncSession, token_hash: str) -> ApiToken | None:
-    result = await session.execute(sa.select(ApiToken).where(ApiToken.token_hash == token_hash))
-    return result.scalar_one_or_none()
+@dataclass(frozen=True)
+class TokenFacts:
+    id: UUID
+    company_id: UUID
+    permissions: list[str]
+    created_by: UUID
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked: bool
+
+
+async def token_by_hash(conn: AsyncConnection, token_hash: str) -> TokenFacts | None:
+    """One query on a bare connection: this runs on every token-authenticated request."""
+    row = (
+        await conn.execute(
+            sa.select(
+                ApiToken.id,
+                ApiToken.company_id,
+                ApiToken.permissions,
+                ApiToken.created_by,
+                ApiToken.expires_at,
+                ApiToken.last_used_at,
+                ApiToken.revoked_at,
+            ).where(ApiToken.token_hash == token_hash)
+        )
+    ).first()
+    if row is None:
+        return None
+    return TokenFacts(row[0], row[1], list(row[2]), row[3], row[4], row[5], row[6] is not None)
 
 
 async def get_token(session: AsyncSession, token_id: UUID, company_id: UUID) -> ApiToken | None:
