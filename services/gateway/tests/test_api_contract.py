@@ -220,3 +220,18 @@ def test_no_input_makes_the_server_fail(
 
             fuzz()
     assert not failures, "\n\n".join(failures[:10])
+
+
+async def test_emailed_links_open_a_page_with_their_form(harness: Harness) -> None:
+    browser = harness.browser()
+    for action, api in (
+        ("verificar-email", "/api/v1/auth/verify-email"),
+        ("redefinir-senha", "/api/v1/auth/password/reset"),
+        ("convite", "/api/v1/auth/signup/invited"),
+    ):
+        page = await browser.get(f"/conta/{action}", params={"token": "abc"})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert api in page.text
+    assert (await browser.get("/conta/outra-coisa")).status_code == 404
+    home = await browser.get("/")
+    assert home.status_code == 200 and "Testar o caminho completo" in home.text

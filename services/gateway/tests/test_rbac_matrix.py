@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     # pages and public account routes
     ("GET", "/"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
+    ("GET", "/conta/{action}"): EVERYONE,
     ("POST", "/api/v1/auth/signup"): EVERYONE,
     ("POST", "/api/v1/auth/signup/invited"): EVERYONE,
     ("POST", "/api/v1/auth/verify-email"): EVERYONE,
@@ -130,6 +131,7 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
     return {
         ("GET", "/"): ("/", None),
         ("GET", "/healthz"): ("/healthz", None),
+        ("GET", "/conta/{action}"): ("/conta/redefinir-senha?token=x", None),
         ("POST", "/api/v1/auth/signup"): (
             "/api/v1/auth/signup",
             {

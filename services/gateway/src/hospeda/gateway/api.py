@@ -179,13 +179,13 @@ class ApiRoute(APIRoute):
         guards = {guard.permission for guard in _guards(self.dependant)}
         if len(guards) != 1:
             raise RuntimeError(
-                f"route {sorted(self.methods)} {path} must declare exactly one permission "
+                f"route {sorted(self.methods or ())} {path} must declare exactly one permission "
                 f"with allow(...); it declares {sorted(guards) or 'none'}"
             )
         self.permission: Permission = guards.pop()
         extra = dict(self.openapi_extra or {})
         extra["x-permission"] = self.permission.value
-        if "POST" in self.methods and scope_of(self.permission) is not Scope.MFA:
+        if "POST" in (self.methods or ()) and scope_of(self.permission) is not Scope.MFA:
             extra.setdefault("parameters", []).append(
                 {
                     "name": "Idempotency-Key",

@@ -181,7 +181,7 @@ def refuse_undeclared_routes(app: FastAPI) -> None:
         route = context.original_route
         if isinstance(route, APIRoute) and not isinstance(route, ApiRoute):
             raise RuntimeError(
-                f"route {sorted(route.methods)} {context.path} bypasses ApiRoute: "
+                f"route {sorted(route.methods or ())} {context.path} bypasses ApiRoute: "
                 "declare it on a router with route_class=ApiRoute and allow(...)"
             )
 

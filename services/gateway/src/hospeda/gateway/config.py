@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from hospeda.runtime.settings import ServiceSettings
@@ -58,6 +60,12 @@ class GatewaySettings(ServiceSettings):
     events_heartbeat_s: float = Field(
         default=15.0, gt=0, description="How often a live stream re-checks its session."
     )
+
+    @model_validator(mode="after")
+    def _public_url_follows_port(self) -> Self:
+        if "public_url" not in self.model_fields_set:
+            self.public_url = f"http://localhost:{self.port}"
+        return self
 
     def insecure_settings(self) -> list[str]:
         problems = super().insecure_settings()

@@ -445,7 +445,9 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             return problem_response(request, "route_not_found", 404)
         if exc.status_code == 405:
-            return problem_response(request, "method_not_allowed", 405, headers=exc.headers)
+            return problem_response(
+                request, "method_not_allowed", 405, headers=dict(exc.headers or {})
+            )
         if exc.status_code < 500:
             return problem_response(
                 request, "bad_request", exc.status_code, params={"message": str(exc.detail)}

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hospeda.gateway.models import (
@@ -29,7 +30,7 @@ async def get_user(session: AsyncSession, user_id: UUID, *, lock: bool = False) 
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    result = await session.execute(sa.select(User).where(User.email == email.lower()))
+    result = await session.execute(sa.select(User).where(col(User.email) == email.lower()))
     return result.scalar_one_or_none()
 
 
@@ -55,8 +56,8 @@ async def standing(
 ) -> Standing | None:
     """One query on a bare connection: this runs on every request."""
     role = (
-        sa.select(Membership.role)
-        .where(Membership.user_id == user_id, Membership.company_id == company_id)
+        sa.select(col(Membership.role))
+        .where(col(Membership.user_id) == user_id, col(Membership.company_id) == company_id)
         .scalar_subquery()
         if company_id is not None
         else sa.null()
@@ -64,13 +65,13 @@ async def standing(
     row = (
         await conn.execute(
             sa.select(
-                User.id,
-                User.email,
-                User.staff_role,
-                User.totp_enabled_at,
-                User.session_stamp,
+                col(User.id),
+                col(User.email),
+                col(User.staff_role),
+                col(User.totp_enabled_at),
+                col(User.session_stamp),
                 role.label("role"),
-            ).where(User.id == user_id)
+            ).where(col(User.id) == user_id)
         )
     ).first()
     if row is None:
@@ -87,10 +88,10 @@ class CompanyOfUser:
 
 async def companies_of(session: AsyncSession, user_id: UUID) -> list[CompanyOfUser]:
     rows = await session.execute(
-        sa.select(Company.id, Company.name, Membership.role)
-        .join(Membership, Membership.company_id == Company.id)
-        .where(Membership.user_id == user_id)
-        .order_by(Company.name, Company.id)
+        sa.select(col(Company.id), col(Company.name), col(Membership.role))
+        .join(Membership, col(Membership.company_id) == col(Company.id))
+        .where(col(Membership.user_id) == user_id)
+        .order_by(col(Company.name), col(Company.id))
     )
     return [CompanyOfUser(*row) for row in rows.all()]
 
@@ -105,7 +106,7 @@ async def count_owners(session: AsyncSession, company_id: UUID) -> int:
     result = await session.execute(
         sa.select(sa.func.count())
         .select_from(Membership)
-        .where(Membership.company_id == company_id, Membership.role == "owner")
+        .where(col(Membership.company_id) == company_id, col(Membership.role) == "owner")
     )
     return int(result.scalar_one())
 
@@ -120,13 +121,13 @@ async def members(
 ) -> Sequence[tuple[User, Membership]]:
     statement = (
         sa.select(User, Membership)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.company_id == company_id)
-        .order_by(User.id)
+        .join(Membership, col(Membership.user_id) == col(User.id))
+        .where(col(Membership.company_id) == company_id)
+        .order_by(col(User.id))
         .limit(limit)
     )
     if after is not None:
-        statement = statement.where(User.id > after)
+        statement = statement.where(col(User.id) > after)
     return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
 
 
@@ -137,19 +138,23 @@ async def delete_membership(session: AsyncSession, membership: Membership) -> No
 async def bump_stamp(session: AsyncSession, user_id: UUID) -> None:
     """Mark a person's privileges as changed: their sessions rotate on next use."""
     await session.execute(
-        sa.update(User).where(User.id == user_id).values(session_stamp=User.session_stamp + 1)
+        sa.update(User)
+        .where(col(User.id) == user_id)
+        .values(session_stamp=col(User.session_stamp) + 1)
     )
 
 
 async def search_companies(
     session: AsyncSession, *, query: str | None, after: UUID | None, limit: int
 ) -> Sequence[Company]:
-    statement = sa.select(Company).order_by(Company.id).limit(limit)
+    statement = sa.select(Company).order_by(col(Company.id)).limit(limit)
     if query:
         escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        statement = statement.where(sa.func.lower(Company.name).like(f"%{escaped}%", escape="\\"))
+        statement = statement.where(
+            sa.func.lower(col(Company.name)).like(f"%{escaped}%", escape="\\")
+        )
     if after is not None:
-        statement = statement.where(Company.id > after)
+        statement = statement.where(col(Company.id) > after)
     return (await session.execute(statement)).scalars().all()
 
 
@@ -163,13 +168,13 @@ async def consume_email_token(
     result = await session.execute(
         sa.update(EmailToken)
         .where(
-            EmailToken.token_hash == token_hash,
-            EmailToken.purpose == purpose,
-            EmailToken.used_at.is_(None),  # type: ignore[union-attr]
-            EmailToken.expires_at > now,
+            col(EmailToken.token_hash) == token_hash,
+            col(EmailToken.purpose) == purpose,
+            col(EmailToken.used_at).is_(None),
+            col(EmailToken.expires_at) > now,
         )
         .values(used_at=now)
-        .returning(EmailToken.user_id)
+        .returning(col(EmailToken.user_id))
     )
     return result.scalar_one_or_none()
 
@@ -181,9 +186,9 @@ async def expire_email_tokens(
     await session.execute(
         sa.update(EmailToken)
         .where(
-            EmailToken.user_id == user_id,
-            EmailToken.purpose == purpose,
-            EmailToken.used_at.is_(None),  # type: ignore[union-attr]
+            col(EmailToken.user_id) == user_id,
+            col(EmailToken.purpose) == purpose,
+            col(EmailToken.used_at).is_(None),
         )
         .values(used_at=now)
     )
@@ -201,7 +206,7 @@ async def get_invitation(
 
 async def invitation_by_token(session: AsyncSession, token_hash: str) -> Invitation | None:
     result = await session.execute(
-        sa.select(Invitation).where(Invitation.token_hash == token_hash).with_for_update()
+        sa.select(Invitation).where(col(Invitation.token_hash) == token_hash).with_for_update()
     )
     return result.scalar_one_or_none()
 
@@ -212,16 +217,16 @@ async def pending_invitations(
     statement = (
         sa.select(Invitation)
         .where(
-            Invitation.company_id == company_id,
-            Invitation.accepted_at.is_(None),  # type: ignore[union-attr]
-            Invitation.revoked_at.is_(None),  # type: ignore[union-attr]
-            Invitation.expires_at > now,
+            col(Invitation.company_id) == company_id,
+            col(Invitation.accepted_at).is_(None),
+            col(Invitation.revoked_at).is_(None),
+            col(Invitation.expires_at) > now,
         )
-        .order_by(Invitation.id)
+        .order_by(col(Invitation.id))
         .limit(limit)
     )
     if after is not None:
-        statement = statement.where(Invitation.id > after)
+        statement = statement.where(col(Invitation.id) > after)
     return (await session.execute(statement)).scalars().all()
 
 
@@ -229,7 +234,7 @@ async def pending_invitations(
 
 
 async def replace_recovery_codes(session: AsyncSession, user_id: UUID, hashes: list[str]) -> None:
-    await session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user_id))  # type: ignore[arg-type]
+    await session.execute(sa.delete(RecoveryCode).where(col(RecoveryCode.user_id) == user_id))
     session.add_all(RecoveryCode(user_id=user_id, code_hash=h) for h in hashes)
 
 
@@ -239,9 +244,9 @@ async def consume_recovery_code(
     result = await session.execute(
         sa.update(RecoveryCode)
         .where(
-            RecoveryCode.user_id == user_id,
-            RecoveryCode.code_hash == code_hash,
-            RecoveryCode.used_at.is_(None),  # type: ignore[union-attr]
+            col(RecoveryCode.user_id) == user_id,
+            col(RecoveryCode.code_hash) == code_hash,
+            col(RecoveryCode.used_at).is_(None),
         )
         .values(used_at=now)
     )
@@ -252,7 +257,7 @@ async def unused_recovery_codes(session: AsyncSession, user_id: UUID) -> int:
     result = await session.execute(
         sa.select(sa.func.count())
         .select_from(RecoveryCode)
-        .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))  # type: ignore[union-attr]
+        .where(col(RecoveryCode.user_id) == user_id, col(RecoveryCode.used_at).is_(None))
     )
     return int(result.scalar_one())
 
@@ -276,14 +281,14 @@ async def token_by_hash(conn: AsyncConnection, token_hash: str) -> TokenFacts | 
     row = (
         await conn.execute(
             sa.select(
-                ApiToken.id,
-                ApiToken.company_id,
-                ApiToken.permissions,
-                ApiToken.created_by,
-                ApiToken.expires_at,
-                ApiToken.last_used_at,
-                ApiToken.revoked_at,
-            ).where(ApiToken.token_hash == token_hash)
+                col(ApiToken.id),
+                col(ApiToken.company_id),
+                col(ApiToken.permissions),
+                col(ApiToken.created_by),
+                col(ApiToken.expires_at),
+                col(ApiToken.last_used_at),
+                col(ApiToken.revoked_at),
+            ).where(col(ApiToken.token_hash) == token_hash)
         )
     ).first()
     if row is None:
@@ -301,16 +306,16 @@ async def tokens(
 ) -> Sequence[ApiToken]:
     statement = (
         sa.select(ApiToken)
-        .where(ApiToken.company_id == company_id)
-        .order_by(ApiToken.id)
+        .where(col(ApiToken.company_id) == company_id)
+        .order_by(col(ApiToken.id))
         .limit(limit)
     )
     if after is not None:
-        statement = statement.where(ApiToken.id > after)
+        statement = statement.where(col(ApiToken.id) > after)
     return (await session.execute(statement)).scalars().all()
 
 
 async def touch_token(session: AsyncSession, token_id: UUID, *, now: datetime) -> None:
     await session.execute(
-        sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+        sa.update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now)
     )

@@ -46,7 +46,7 @@ COMMAND = documented(401, 403, 404, 409, 422, 503)
 SERVICE = "billing"
 
 
-def _example(**example: object) -> ConfigDict:
+def _example(**example: Any) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": [example]})
 
 
