@@ -170,7 +170,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     refuse_undeclared_routes(app)
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=trace.get_tracer_provider())
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=trace.get_tracer_provider(),
+        exclude_spans=["receive", "send"],  # one span per request, not three
+    )
     return app
 
 
