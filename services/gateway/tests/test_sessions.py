@@ -171,3 +171,21 @@ async def test_logout_everywhere_ends_every_session(harness: Harness) -> None:
     expect(await owner.browser.post("/api/v1/auth/logout-everywhere"), 200)
     for browser in (owner.browser, *(d.browser for d in devices)):
         assert (await browser.get("/api/v1/me")).status_code == 401
+
+
+async def test_logging_out_as_the_id_rotates_ends_both_ids(harness: Harness) -> None:
+    owner = await harness.sign_up()
+    member = await harness.invite(owner, CompanyRole.VIEWER)
+    before = member.browser.session_id
+    expect(
+        await owner.browser.put(
+            f"/api/v1/company/members/{member.user_id}/role", json={"role": "billing"}
+        ),
+        200,
+    )
+    expect(await member.browser.post("/api/v1/auth/logout"), 200)  # rotates, then ends
+    assert member.browser.session_id is None
+    assert await harness.session_ttl(str(before)) == -2
+    replay = harness.browser()
+    replay.cookies = {SESSION_COOKIE: str(before)}
+    assert (await replay.get("/api/v1/me")).status_code == 401

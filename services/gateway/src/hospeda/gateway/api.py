@@ -62,6 +62,7 @@ class RequestContext:
     request: Request
     origin: Origin
     principal: Principal | None
+    presented: Session | None = None  # the session the cookie named (before any rotation)
 
     @property
     def me(self) -> Principal:
@@ -133,7 +134,7 @@ class Guard:
             f"token:{principal.token_id}" if principal.token_id else f"user:{principal.user_id}"
         )
         await self._claim(request, gateway, caller)
-        return RequestContext(gateway, request, origin, principal)
+        return RequestContext(gateway, request, origin, principal, resolution.presented)
 
     def _authorise(self, principal: Principal) -> None:
         if self.scope in (Scope.SELF, Scope.MFA):

@@ -312,10 +312,13 @@ class IdentityService:
             pending, mfa_pending=False, stamp=stamp, created_at=self.clock.now().timestamp()
         )
 
-    async def logout(self, origin: Origin, session: Session) -> None:
+    async def logout(self, origin: Origin, *sessions: Session | None) -> None:
+        """End this browser's session (and the id it replaced moments ago, if any)."""
+        ended = [s for s in sessions if s is not None]
         async with self.db.transaction() as db:
-            audit(db, origin, "user.logout", "user", session.user_id)
-        await self.sessions.delete(session)
+            audit(db, origin, "user.logout", "user", ended[0].user_id)
+        for session in ended:
+            await self.sessions.delete(session)
 
     async def logout_everywhere(self, origin: Origin, session: Session) -> int:
         async with self.db.transaction() as db:

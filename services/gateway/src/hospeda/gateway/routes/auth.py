@@ -146,7 +146,7 @@ async def current_session(ctx: Signed) -> SessionInfo:
     summary="Sair / Sign out",
 )
 async def logout(ctx: Signed) -> Outcome:
-    await ctx.gateway.identity.logout(ctx.origin, ctx.session)
+    await ctx.gateway.identity.logout(ctx.origin, ctx.session, ctx.presented)
     ctx.end_session()
     return Outcome(status="signed_out")
 
