@@ -189,36 +189,34 @@ def test_no_input_makes_the_server_fail(
     schema = schemathesis.openapi.from_url(f"{harness.url}/openapi.json")
     failures: list[str] = []
     http = requests.Session()
+
+    def fuzz(operation: Any, who: str, headers: dict[str, str]) -> None:
+        strategy = st.one_of(
+            operation.as_strategy(generation_mode=mode)
+            for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
+        )
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=strategy)
+        def call(case: Any) -> None:
+            response = case.call(base_url=harness.url, headers=headers, session=http, timeout=20)
+            if response.status_code >= 500:
+                failures.append(
+                    f"[{who}] {response.status_code}: {case.as_curl_command()}\n{response.text[:300]}"
+                )
+
+        call()
+
     for who, headers in callers.items():
         for operation in operations(schema):
-            if operation.path == "/api/v1/events":
-                continue  # an endless stream; its refusals are covered by the RBAC matrix
-            strategy = st.one_of(
-                operation.as_strategy(generation_mode=mode)
-                for mode in (
-                    schemathesis.GenerationMode.POSITIVE,
-                    schemathesis.GenerationMode.NEGATIVE,
-                )
-            )
-
-            @settings(
-                max_examples=EXAMPLES,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=strategy)
-            def fuzz(case: Any, who: str = who, headers: dict[str, str] = headers) -> None:
-                response = case.call(
-                    base_url=harness.url, headers=headers, session=http, timeout=20
-                )
-                if response.status_code >= 500:
-                    failures.append(
-                        f"[{who}] {response.status_code}: {case.as_curl_command()}\n{response.text[:300]}"
-                    )
-
-            fuzz()
+            if operation.path != "/api/v1/events":  # endless; the RBAC matrix covers it
+                fuzz(operation, who, headers)
     assert not failures, "\n\n".join(failures[:10])
 
 
