@@ -99,8 +99,8 @@ async def gateway(report: Report, admin_url: str | None, tmp: Path) -> None:
                 report.add("gateway", f"{label}: p99", p99, "ms", **details)
             for label, _, _ in runs[1:]:
                 rate, p50, _, _ = results[label]
-                report.add("gateway", f"{label}: throughput vs bare", rate / bare[0], "x")
-                report.add("gateway", f"{label}: p50 vs bare", p50 / bare[1], "x")
+                report.add("gateway", f"{label}: bare req/s ÷ these req/s", bare[0] / rate, "x")
+                report.add("gateway", f"{label}: these p50 ÷ bare p50", p50 / bare[1], "x")
         finally:
             for server in servers:
                 server.terminate()

@@ -8,7 +8,16 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from gateway_kit import PASSWORD, Harness, Person, emailed_token, expect, read_topic, unique_email
+from gateway_kit import (
+    PASSWORD,
+    Harness,
+    HarnessFactory,
+    Person,
+    emailed_token,
+    expect,
+    read_topic,
+    unique_email,
+)
 
 from hospeda.contracts import ActorKind, Envelope
 from hospeda.contracts.audit import AuditRecord
@@ -21,6 +30,7 @@ from hospeda.contracts.identity import (
 )
 from hospeda.contracts.notify import SendNotification
 from hospeda.contracts.topics import AUDIT_RECORDS, IDENTITY_COMPANY, IDENTITY_USER, NOTIFY_COMMANDS
+from hospeda.gateway.demo import DEMO_EMAIL, DEMO_PASSWORD
 from hospeda.gateway.models import EmailToken
 from hospeda.runtime.db import Database
 
@@ -355,3 +365,13 @@ async def test_the_last_owner_stays_and_only_owners_touch_owners(harness: Harnes
     assert removed.status_code == 200
     assert expect(await owner.browser.get("/api/v1/me"), 200)["company_id"] is None
     assert (await owner.browser.get("/api/v1/company")).status_code == 403
+
+
+async def test_the_demo_owner_can_sign_in_at_once(make_harness: HarnessFactory) -> None:
+    harness = await make_harness(HOSPEDA_DEMO=True)
+    browser = harness.browser()
+    answer = await browser.post(
+        "/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+    )
+    assert answer.status_code == 200, answer.text
+    assert expect(await browser.get("/api/v1/me"), 200)["role"] == "owner"

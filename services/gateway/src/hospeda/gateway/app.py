@@ -132,14 +132,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Kafka and Redis clients belong to the running event loop: build them here.
         gateway = build_gateway(settings)
-        await gateway.runtime.start()
-        await gateway.queries.start()
-        app.state.gateway = gateway
-        if settings.demo:
-            from hospeda.gateway.demo import seed
-
-            await seed(gateway)
         try:
+            await gateway.runtime.start()
+            await gateway.queries.start()
+            app.state.gateway = gateway
+            if settings.demo:
+                from hospeda.gateway.demo import seed
+
+                await seed(gateway)
             yield
         finally:
             await gateway.queries.stop()

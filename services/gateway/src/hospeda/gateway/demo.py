@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEMO_EMAIL = "demo@hospeda.local"
+DEMO_EMAIL = "demo@exemplo.com.br"
 DEMO_PASSWORD = "demonstracao-hospeda"  # noqa: S105 - the published demo login, dev only
 
 
@@ -34,6 +34,9 @@ async def seed(gateway: Gateway) -> None:
         )
     except (Refused, ApiError):
         return  # already there
+    except Exception:  # a demo never stops the platform from starting
+        log.exception("could not seed the demo")
+        return
     async with gateway.runtime.db.transaction() as db:
         fresh = await repository.get_user(db, user.id)
         if fresh is not None:
