@@ -66,7 +66,7 @@ IDENTITY_COMPANY = Topic(
     "identity.company.v1",
     "company id",
     "Companies (tenants).",
-    (identity.CompanyRegistered,),
+    (identity.CompanyRegistered, identity.CompanyUpdated),
     "gateway",
 )
 IDENTITY_USER = Topic(
