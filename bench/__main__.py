@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import dns, foundation, provisioning
+from bench import billing, dns, foundation, gateway, provisioning
 from bench.support import Report, postgres_admin_url
 
 
@@ -23,6 +23,8 @@ async def main(only: set[str]) -> None:
         "outbox": foundation.outbox_to_inbox,
         "jobs": foundation.job_engine,
         "rpc": foundation.request_reply,
+        "gateway": gateway.gateway,
+        "billing": billing.everything,
         "dns": dns.delegation_checks,
         "provisioning": provisioning.create_accounts,
     }

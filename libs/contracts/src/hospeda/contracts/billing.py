@@ -125,6 +125,56 @@ class VoidInvoice(Payload):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class ConfirmPayment(Payload):
+    """The customer came back from paying (after 3-D Secure, a bank page or a
+    Pix screen): billing asks Stripe for the PaymentIntent and applies it if
+    it succeeded. Sent by the gateway; sending it again changes nothing.
+    Key: company id."""
+
+    TYPE: ClassVar[str] = "billing.confirm_payment"
+    invoice_id: UUID
+    payment_intent_id: str = Field(
+        min_length=4, max_length=255, pattern=r"^pi_[A-Za-z0-9_]+$", description="Stripe `pi_…` id."
+    )
+
+
+class PublishCatalogItem(Payload):
+    """Staff: create or change a plan or add-on (its full new state). Billing
+    answers with ``CatalogItemPublished``. Key: company id (staff: none)."""
+
+    TYPE: ClassVar[str] = "billing.publish_catalog_item"
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    kind: ProductKind
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    recurring: bool = True
+    prices: tuple[Price, ...] = Field(min_length=1)
+    whm_package: str | None = Field(
+        default=None, max_length=64, description="Plans only: the WHM package."
+    )
+
+
+class RetireCatalogItem(Payload):
+    """Staff: stop selling a plan or add-on; existing subscriptions continue.
+    Key: company id (staff: none)."""
+
+    TYPE: ClassVar[str] = "billing.retire_catalog_item"
+    code: str = Field(min_length=1, max_length=64)
+
+
+class RecordPixPayment(Payload):
+    """Staff: a direct Pix transfer for an invoice reached the bank account
+    (reconciled by the BR Code's txid). Applied once per txid. Key: company id."""
+
+    TYPE: ClassVar[str] = "billing.record_pix_payment"
+    invoice_id: UUID
+    txid: str = Field(min_length=1, max_length=25, pattern=r"^[A-Za-z0-9]+$")
+    amount: Money
+    end_to_end_id: str | None = Field(
+        default=None, max_length=64, description="The Pix end-to-end id from the bank statement."
+    )
+
+
 # --- catalog (topic billing.catalog.v1, key: product code) --------------------
 
 

@@ -31,6 +31,15 @@ class CompanyRegistered(Payload):
     locale: str = Field(default="pt-BR", max_length=10)
 
 
+class CompanyUpdated(Payload):
+    """A company's profile changed; this is its current state. Key: company id."""
+
+    TYPE: ClassVar[str] = "identity.company.updated"
+    company_id: UUID
+    name: str = Field(min_length=1, max_length=200)
+    locale: str = Field(default="pt-BR", max_length=10)
+
+
 class UserRegistered(Payload):
     """A person created a login. Key: user id."""
 

@@ -66,7 +66,7 @@ IDENTITY_COMPANY = Topic(
     "identity.company.v1",
     "company id",
     "Companies (tenants).",
-    (identity.CompanyRegistered,),
+    (identity.CompanyRegistered, identity.CompanyUpdated),
     "gateway",
 )
 IDENTITY_USER = Topic(
@@ -90,8 +90,14 @@ BILLING_COMMANDS = _commands(
     billing.CancelSubscription,
     billing.RefundInvoice,
     billing.VoidInvoice,
-    key="company id",
+    billing.ConfirmPayment,
+    billing.PublishCatalogItem,
+    billing.RetireCatalogItem,
+    billing.RecordPixPayment,
+    key="company id (job commands: job id)",
+    jobs=True,
 )
+BILLING_JOB = _jobs("billing")
 BILLING_CATALOG = Topic(
     "billing.catalog.v1",
     "product code",
@@ -236,6 +242,7 @@ TOPICS: tuple[Topic, ...] = (
     IDENTITY_COMPANY,
     IDENTITY_USER,
     BILLING_COMMANDS,
+    BILLING_JOB,
     BILLING_CATALOG,
     BILLING_ORDER,
     BILLING_INVOICE,

@@ -2,13 +2,94 @@
 
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from hospeda.billing.domain import DunningPolicy
 from hospeda.runtime.settings import ServiceSettings
 
 
 class BillingSettings(ServiceSettings):
-    """The billing service's settings."""
+    """The billing service's settings.
+
+    Stripe: with ``BILLING_STRIPE_API_BASE`` empty the official SDK talks to
+    the real Stripe API with ``BILLING_STRIPE_SECRET_KEY``; `make run` points
+    it at the local Stripe simulator instead. Nothing else changes.
+    """
 
     model_config = SettingsConfigDict(env_prefix="BILLING_", extra="ignore", populate_by_name=True)
     service_name = "billing"
+
+    # --- Stripe -------------------------------------------------------------------------------
+    stripe_secret_key: SecretStr | None = Field(
+        default=None, description="`sk_live_…` / `sk_test_…`; absent: card and Stripe Pix are off."
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None, description="`whsec_…`: verifies `Stripe-Signature` on webhooks."
+    )
+    stripe_api_base: str | None = Field(
+        default=None,
+        description="Another Stripe API address (the simulator); empty: api.stripe.com.",
+    )
+    stripe_timeout_s: float = Field(default=20.0, gt=0)
+    stripe_webhook_tolerance_s: int = Field(default=300, ge=1)
+    stripe_pix_expires_after_s: int = Field(default=86_400, ge=10, le=1_209_600)
+    app_url: str = Field(
+        default="http://localhost:8000/app",
+        description="The customer area; notifications link to its invoices (`…/faturas/<id>`).",
+    )
+    return_url: str = Field(
+        default="http://localhost:8000/app/pagamento/retorno",
+        description="Where Stripe sends the customer back after 3-D Secure (the gateway).",
+    )
+
+    # --- the webhook ingress ------------------------------------------------------------------
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8010, ge=0, le=65535, description="0: no ingress.")
+
+    # --- direct Pix (BR Code) -----------------------------------------------------------------
+    pix_key: str | None = Field(
+        default=None, description="The receiving Pix key (CNPJ, e-mail, phone or random key)."
+    )
+    pix_merchant_name: str = "Hospeda"
+    pix_merchant_city: str = "Sao Paulo"
+    pix_expires_after_s: int = Field(default=86_400, ge=60)
+
+    # --- billing rules ---------------------------------------------------------------------
+    order_due_days: int = Field(default=3, ge=0, description="Days to pay a new order.")
+    change_due_days: int = Field(default=1, ge=0, description="Days to pay an upgrade.")
+    renewal_lead_days: int = Field(
+        default=7,
+        ge=1,
+        description="Renewal invoices are issued this many days before the due date.",
+    )
+    remind_before_days: tuple[int, ...] = (3,)
+    remind_after_days: tuple[int, ...] = (1, 3)
+    suspend_after_days: int = Field(default=7, ge=1)
+    terminate_after_days: int = Field(default=30, ge=2)
+    auto_charge: bool = True
+    tick_interval_s: float = Field(
+        default=30.0, gt=0, description="How often renewals and dunning are looked at."
+    )
+    job_retry_base_s: float = Field(default=5.0, gt=0)
+    job_attempts: int = Field(default=5, ge=1)
+
+    def dunning_policy(self) -> DunningPolicy:
+        return DunningPolicy(
+            remind_before=self.remind_before_days,
+            remind_after=self.remind_after_days,
+            suspend_after=self.suspend_after_days,
+            terminate_after=self.terminate_after_days,
+            auto_charge=self.auto_charge,
+        )
+
+    def insecure_settings(self) -> list[str]:
+        problems = super().insecure_settings()
+        key = self.stripe_secret_key.get_secret_value() if self.stripe_secret_key else ""
+        if key and not key.startswith(("sk_live_", "rk_live_")):
+            problems.append("BILLING_STRIPE_SECRET_KEY must be a live key")
+        if self.stripe_api_base:
+            problems.append("BILLING_STRIPE_API_BASE must be empty (the real Stripe API)")
+        if key and self.secret_is_weak(self.stripe_webhook_secret, min_length=20):
+            problems.append("BILLING_STRIPE_WEBHOOK_SECRET must be set to Stripe's signing secret")
+        return problems

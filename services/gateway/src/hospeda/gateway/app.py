@@ -1,20 +1,128 @@
-"""Composition root of the gateway: the HTTP API, and the Kafka clients behind it."""
+"""Composition root of the gateway: the HTTP API, and what stands behind it
+(its database, Redis, the Kafka clients, the live event hub)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
+import redis.asyncio as redis
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from hospeda.gateway.api import CSRF_HEADER, SAFE_METHODS, ApiRoute, SessionCookies
+from hospeda.gateway.auth import Authenticator, session_cookie_name
 from hospeda.gateway.config import GatewaySettings
-from hospeda.gateway.routes import ops, pages
+from hospeda.gateway.events import EventHub
+from hospeda.gateway.idempotency import Idempotency
+from hospeda.gateway.limits import Limiter
+from hospeda.gateway.permissions import Permission, Scope, scope_of
+from hospeda.gateway.problems import install as install_problems
+from hospeda.gateway.routes import (
+    activity,
+    auth,
+    billing,
+    company,
+    dns,
+    me,
+    ops,
+    pages,
+    provisioning,
+    staff,
+)
+from hospeda.gateway.security import Passwords
+from hospeda.gateway.service import IdentityService
+from hospeda.gateway.sessions import Sessions
+from hospeda.runtime.clock import Clock, SystemClock
 from hospeda.runtime.messaging import MessageRouter
 from hospeda.runtime.migrate import service_migrations
 from hospeda.runtime.rpc import QueryClient
 from hospeda.runtime.service import ServiceRuntime
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """\
+A API da Hospeda: contas, empresas, permissões e tudo o que os serviços da
+plataforma oferecem. *The Hospeda API: accounts, companies, permissions and
+everything the platform's services offer.*
+
+- **Autenticação / Authentication**: the web app uses the session cookie and
+  echoes the CSRF token (cookie `__Host-hospeda_csrf`, or `csrf_token` in
+  session answers) in `X-CSRF-Token` on every change; partners use
+  `Authorization: Bearer hsp_…` (API tokens: one company, chosen permissions).
+- **Permissões / Permissions**: each operation names its permission
+  (`x-permission`); roles per company are owner, admin, billing, technical,
+  viewer.
+- **Erros / Errors**: RFC 9457 `application/problem+json`, in pt-BR or
+  English (`Accept-Language`). Another company's ids answer 404, like missing ones.
+- **Comandos / Commands** answer `202` with an `operation_id`; follow it on
+  `GET /api/v1/events` (Server-Sent Events). `Idempotency-Key` makes POSTs safe
+  to repeat.
+- **Listas / Lists** are cursor-paginated: `limit`, then `cursor=next_cursor`.
+"""
+
+
+@dataclass
+class Gateway:
+    """Everything a request may need, built once at start-up."""
+
+    settings: GatewaySettings
+    runtime: ServiceRuntime
+    redis: redis.Redis
+    queries: QueryClient
+    sessions: Sessions
+    limiter: Limiter
+    passwords: Passwords
+    auth: Authenticator
+    identity: IdentityService
+    idempotency: Idempotency
+    events: EventHub
+    clock: Clock
+    unaudited: list[str] = field(default_factory=list)
+
+
+def build_gateway(settings: GatewaySettings, *, clock: Clock | None = None) -> Gateway:
+    clock = clock or SystemClock()
+    runtime = ServiceRuntime(
+        settings, router=MessageRouter("gateway"), migrations=[service_migrations("gateway")]
+    )
+    client = redis.from_url(settings.redis_url)
+    sessions = Sessions(client, settings)
+    limiter = Limiter(client, settings)
+    passwords = Passwords(settings)
+    events = EventHub(settings)
+    runtime.background("live-events", events.run)
+    return Gateway(
+        settings=settings,
+        runtime=runtime,
+        redis=client,
+        queries=QueryClient(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            producer=runtime.producer,
+            instance_id=settings.instance_id,
+            timeout=settings.query_timeout_s,
+        ),
+        sessions=sessions,
+        limiter=limiter,
+        passwords=passwords,
+        auth=Authenticator(db=runtime.db, sessions=sessions, settings=settings, clock=clock),
+        identity=IdentityService(
+            db=runtime.db,
+            settings=settings,
+            passwords=passwords,
+            sessions=sessions,
+            limiter=limiter,
+            clock=clock,
+        ),
+        idempotency=Idempotency(client, ttl_s=settings.idempotency_ttl_s),
+        events=events,
+        clock=clock,
+    )
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -22,33 +130,91 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Kafka clients belong to the running event loop: build them here.
-        runtime = ServiceRuntime(
-            settings, router=MessageRouter("gateway"), migrations=[service_migrations("gateway")]
-        )
-        queries = QueryClient(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            producer=runtime.producer,
-            instance_id=settings.instance_id,
-            timeout=settings.query_timeout_s,
-        )
-        await runtime.start()
-        await queries.start()
-        app.state.runtime, app.state.queries = runtime, queries
+        # Kafka and Redis clients belong to the running event loop: build them here.
+        gateway = build_gateway(settings)
         try:
+            await gateway.runtime.start()
+            await gateway.queries.start()
+            app.state.gateway = gateway
+            if settings.demo:
+                from hospeda.gateway.demo import seed
+
+                await seed(gateway)
             yield
         finally:
-            await queries.stop()
-            await runtime.stop()
+            await gateway.queries.stop()
+            await gateway.runtime.stop()
+            await gateway.redis.aclose()
 
     app = FastAPI(
         title="Hospeda API",
         version="1.0.0",
-        description="A API da Hospeda / The Hospeda API.",
+        description=DESCRIPTION,
         lifespan=lifespan,
     )
     app.state.settings = settings
+    install_problems(app)
+    app.add_middleware(SessionCookies, settings=settings)
     app.include_router(pages.router)
-    app.include_router(ops.router, prefix="/api/v1")
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=trace.get_tracer_provider())
+    for router in (
+        auth.router,
+        me.router,
+        company.router,
+        billing.router,
+        provisioning.router,
+        dns.router,
+        activity.router,
+        staff.router,
+        ops.router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
+    refuse_undeclared_routes(app)
+    app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=trace.get_tracer_provider(),
+        exclude_spans=["receive", "send"],  # one span per request, not three
+    )
     return app
+
+
+def refuse_undeclared_routes(app: FastAPI) -> None:
+    """Every API route goes through ``ApiRoute`` (which refuses a route without
+    a permission), or the app does not start."""
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and not isinstance(route, ApiRoute):
+            raise RuntimeError(
+                f"route {sorted(route.methods or ())} {context.path} bypasses ApiRoute: "
+                "declare it on a router with route_class=ApiRoute and allow(...)"
+            )
+
+
+def _openapi(app: FastAPI, settings: GatewaySettings) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "session": {"type": "apiKey", "in": "cookie", "name": session_cookie_name(settings)},
+        "csrf": {"type": "apiKey", "in": "header", "name": CSRF_HEADER},
+        "token": {"type": "http", "scheme": "bearer", "description": "An API token (hsp_…)."},
+    }
+    for path_item in schema.get("paths", {}).values():
+        for method, operation in path_item.items():
+            permission = operation.get("x-permission")
+            if permission is None:
+                continue
+            scope = scope_of(Permission(permission))
+            session: dict[str, list[str]] = {"session": []}
+            if method.upper() not in SAFE_METHODS:
+                session["csrf"] = []
+            if scope is Scope.PUBLIC:
+                operation["security"] = []
+            elif scope is Scope.COMPANY:
+                operation["security"] = [session, {"token": []}]
+            else:
+                operation["security"] = [session]
+    app.openapi_schema = schema
+    return schema

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from hospeda.runtime.settings import ServiceSettings
@@ -16,3 +18,63 @@ class GatewaySettings(ServiceSettings):
 
     host: str = Field(default="127.0.0.1", description="Where the HTTP server listens.")
     port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="The address people open; links in e-mails start with it.",
+    )
+
+    # Sessions and cookies
+    cookie_secure: bool = Field(
+        default=True,
+        description="Secure cookies (browsers accept them on http://localhost too). "
+        "Off only for a plain-HTTP host other than localhost, never in production.",
+    )
+    session_idle_s: int = Field(default=8 * 3600, ge=60, description="Idle timeout of a session.")
+    session_max_s: int = Field(default=7 * 86400, ge=60, description="Absolute session lifetime.")
+    mfa_pending_s: int = Field(
+        default=300, ge=30, description="Time to type the 2FA code after the password."
+    )
+
+    # Passwords (argon2id; RFC 9106 second recommended option by default)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    # Brute-force protection
+    login_window_s: int = Field(default=900, ge=1)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=30, ge=1)
+    email_requests_per_window: int = Field(
+        default=5, ge=1, description="Sign-ups, resets and re-sent e-mails per IP and window."
+    )
+
+    # Single-use links
+    verify_email_ttl_s: int = Field(default=48 * 3600, ge=60)
+    password_reset_ttl_s: int = Field(default=3600, ge=60)
+    invitation_ttl_s: int = Field(default=7 * 86400, ge=60)
+
+    require_staff_2fa: bool = Field(
+        default=True, description="Staff permissions only work once the person has 2FA on."
+    )
+    idempotency_ttl_s: int = Field(default=86400, ge=60)
+    events_heartbeat_s: float = Field(
+        default=15.0, gt=0, description="How often a live stream re-checks its session."
+    )
+
+    @model_validator(mode="after")
+    def _public_url_follows_port(self) -> Self:
+        if "public_url" not in self.model_fields_set:
+            self.public_url = f"http://localhost:{self.port}"
+        return self
+
+    def insecure_settings(self) -> list[str]:
+        problems = super().insecure_settings()
+        if not self.cookie_secure:
+            problems.append("GATEWAY_COOKIE_SECURE must be on")
+        if not self.public_url.startswith("https://"):
+            problems.append("GATEWAY_PUBLIC_URL must be https://")
+        if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:
+            problems.append("argon2 needs at least 19 MiB and 2 passes (OWASP)")
+        if not self.require_staff_2fa:
+            problems.append("GATEWAY_REQUIRE_STAFF_2FA must be on")
+        return problems

@@ -1,11 +1,14 @@
-"""The pages a browser opens. (The full web app arrives with the gateway's own work.)"""
+"""The pages a browser opens (the full web app is a later piece of work)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-router = APIRouter(include_in_schema=False)
+from hospeda.gateway.api import ApiRoute, allow
+from hospeda.gateway.permissions import Permission as P
+
+router = APIRouter(include_in_schema=False, route_class=ApiRoute, dependencies=[allow(P.PUBLIC)])
 
 HOME = """<!doctype html>
 <html lang="pt-BR"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -30,6 +33,58 @@ document.getElementById('probe').onclick = async () => {
   out.textContent = 'Sem resposta / No answer';
 };
 </script></body></html>"""
+
+
+# The pages e-mailed links open: a bare form each, until the web app takes over.
+ACCOUNT_PAGE = """<!doctype html>
+<html lang="pt-BR"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Hospeda</title>
+<style>body{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}
+label{display:block;margin:.75rem 0}input,button{font:inherit;padding:.4rem;width:100%;box-sizing:border-box}</style></head>
+<body><h1>Hospeda</h1><form id="f">__FIELDS__<button>__BUTTON__</button></form><p id="out" aria-live="polite"></p>
+<script>
+const token = new URLSearchParams(location.search).get('token');
+const csrf = (document.cookie.match(/(?:^|; )(?:__Host-)?hospeda_csrf=([^;]*)/) || [])[1] || '';
+document.getElementById('f').onsubmit = async (e) => {
+  e.preventDefault();
+  const body = Object.fromEntries(new FormData(e.target));
+  body.token = token;
+  const r = await fetch('__API__', {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf}, body: JSON.stringify(body)});
+  const answer = await r.json();
+  document.getElementById('out').textContent = r.ok ? 'Pronto! / Done!' : answer.detail;
+};
+</script></body></html>"""
+
+NEW_LOGIN_FIELD = (
+    '<label>Senha / Password (12+) <input name="password" type="password" minlength="12" '
+    'required autocomplete="new-password"></label>'
+)
+ACCOUNT_FORMS = {
+    "verificar-email": ("", "Confirmar e-mail / Confirm e-mail", "/api/v1/auth/verify-email"),
+    "redefinir-senha": (
+        NEW_LOGIN_FIELD,
+        "Definir a nova senha / Set the new password",
+        "/api/v1/auth/password/reset",
+    ),
+    "convite": (
+        '<label>Nome / Name <input name="name" required></label>' + NEW_LOGIN_FIELD,
+        "Criar conta e entrar na empresa / Create an account and join",
+        "/api/v1/auth/signup/invited",
+    ),
+}
+
+
+@router.get("/conta/{action}", response_class=HTMLResponse)
+async def account_page(action: str) -> HTMLResponse:
+    form = ACCOUNT_FORMS.get(action)
+    if form is None:
+        return HTMLResponse("Página não encontrada / Page not found", status_code=404)
+    fields, button, api = form
+    return HTMLResponse(
+        ACCOUNT_PAGE.replace("__FIELDS__", fields)
+        .replace("__BUTTON__", button)
+        .replace("__API__", api)
+    )
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -1,0 +1,1 @@
+"""Outbound I/O of the billing service, each behind a Protocol."""

@@ -1,0 +1,56 @@
+"""Operator commands for identity that no web form should offer.
+
+    python -m hospeda.gateway.admin staff <email> <superadmin|support|billing|operator|auditor|none>
+
+makes a person staff (or no longer staff). The change is audited; staff
+permissions work once the person has 2FA on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from hospeda.contracts import Actor
+from hospeda.gateway import repository
+from hospeda.gateway.app import build_gateway
+from hospeda.gateway.config import GatewaySettings
+from hospeda.gateway.outgoing import Origin
+from hospeda.gateway.permissions import StaffRole
+from hospeda.runtime.migrate import service_migrations, upgrade
+
+
+async def set_staff(email: str, role: StaffRole | None) -> int:
+    gateway = build_gateway(GatewaySettings())
+    try:
+        await upgrade(gateway.runtime.db, service_migrations("gateway"))
+        async with gateway.runtime.db.transaction() as db:
+            user = await repository.get_user_by_email(db, email.strip().lower())
+        if user is None:
+            print(f"nenhuma conta com {email} / no account with {email}", file=sys.stderr)
+            return 1
+        origin = Origin(
+            actor=Actor.system("gateway-admin"), company_id=None, ip=None, user_agent="cli"
+        )
+        await gateway.identity.set_staff_role(origin, user.id, role)
+        print(f"{email}: {role.value if role else 'none'}")
+        return 0
+    finally:
+        await gateway.runtime.db.dispose()
+        await gateway.redis.aclose()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hospeda.gateway.admin")
+    sub = parser.add_subparsers(dest="command", required=True)
+    staff = sub.add_parser("staff", help="set or remove a person's staff role")
+    staff.add_argument("email")
+    staff.add_argument("role", choices=[*(r.value for r in StaffRole), "none"])
+    args = parser.parse_args(argv)
+    role = None if args.role == "none" else StaffRole(args.role)
+    return asyncio.run(set_staff(args.email, role))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

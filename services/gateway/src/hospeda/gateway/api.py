@@ -1,0 +1,316 @@
+"""The HTTP edge every API route goes through.
+
+- ``allow(permission)``: the dependency every route declares. It
+  authenticates (session cookie or API token), checks CSRF on
+  cookie-authenticated state changes, checks the permission against the
+  matrix, claims the ``Idempotency-Key`` and hands the route a
+  ``RequestContext``.
+- ``ApiRoute``: the route class of every router. A route without ``allow``
+  raises at definition, so the app does not start; it also stores idempotent
+  answers, and flags any successful state change that recorded no audit entry.
+- ``SessionCookies``: sends new or cleared session cookies with any answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Send
+from starlette.types import Scope as AsgiScope
+
+from hospeda.contracts import Actor, ActorKind
+from hospeda.gateway.auth import Principal, csrf_cookie_name, session_cookie_name
+from hospeda.gateway.config import GatewaySettings
+from hospeda.gateway.idempotency import Claim, Replay
+from hospeda.gateway.outgoing import Origin
+from hospeda.gateway.permissions import Permission, Scope, scope_of
+from hospeda.gateway.problems import ApiError
+from hospeda.gateway.security import same
+from hospeda.gateway.sessions import Session
+
+if TYPE_CHECKING:
+    from hospeda.gateway.app import Gateway
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+ANONYMOUS = Actor(kind=ActorKind.USER, id=None)
+
+
+def client_ip(request: Request) -> str | None:
+    # uvicorn resolves X-Forwarded-For from trusted proxies (--forwarded-allow-ips)
+    return request.client.host if request.client else None
+
+
+@dataclass
+class RequestContext:
+    """What a route gets: who is calling, for which company, from where."""
+
+    gateway: Gateway
+    request: Request
+    origin: Origin
+    principal: Principal | None
+    presented: Session | None = None  # the session the cookie named (before any rotation)
+
+    @property
+    def me(self) -> Principal:
+        if self.principal is None:
+            raise ApiError("not_authenticated", 401)
+        return self.principal
+
+    @property
+    def company_id(self) -> UUID:
+        company = self.me.company_id
+        if company is None:
+            raise ApiError("no_active_company", 403)
+        return company
+
+    @property
+    def session(self) -> Session:
+        if self.me.session is None:
+            raise ApiError("token_not_allowed", 403)
+        return self.me.session
+
+    def start_session(self, session: Session) -> None:
+        """Send this (new) session's cookies with the answer."""
+        self.request.state.session_change = session
+
+    def end_session(self) -> None:
+        """Clear the session cookies with the answer."""
+        self.request.state.session_change = False
+
+
+class Guard:
+    """The dependency behind ``allow``: authentication, CSRF, permission."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+        self.scope = scope_of(permission)
+
+    async def __call__(self, request: Request) -> RequestContext:
+        gateway: Gateway = request.app.state.gateway
+        unsafe = request.method not in SAFE_METHODS
+        origin = Origin(
+            actor=ANONYMOUS,
+            company_id=None,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+        request.state.origin = origin
+        if self.scope is Scope.PUBLIC:
+            # Browsers say where a request comes from; refuse other sites' forms (login CSRF).
+            if unsafe and request.headers.get("sec-fetch-site") == "cross-site":
+                raise ApiError("cross_site", 403)
+            await self._claim(request, gateway, f"ip:{origin.ip}")
+            return RequestContext(gateway, request, origin, None)
+
+        resolution = await gateway.auth.resolve(request, pending=self.scope is Scope.MFA)
+        principal = resolution.principal
+        if principal is None:
+            raise ApiError("not_authenticated", 401)
+        if resolution.new_session is not None:
+            request.state.session_change = resolution.new_session
+        if resolution.presented is not None and unsafe:
+            # checked against the session the browser knows (it may just have been rotated)
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not sent or not same(sent, resolution.presented.csrf):
+                raise ApiError("csrf_failed", 403)
+        self._authorise(principal)
+        origin.actor = principal.actor(as_staff=self.scope is Scope.PLATFORM)
+        origin.company_id = principal.company_id if self.scope is Scope.COMPANY else None
+        caller = (
+            f"token:{principal.token_id}" if principal.token_id else f"user:{principal.user_id}"
+        )
+        await self._claim(request, gateway, caller)
+        return RequestContext(gateway, request, origin, principal, resolution.presented)
+
+    def _authorise(self, principal: Principal) -> None:
+        if self.scope in (Scope.SELF, Scope.MFA):
+            if principal.session is None:
+                raise ApiError("token_not_allowed", 403)
+            return
+        if self.scope is Scope.PLATFORM:
+            if principal.session is None:
+                raise ApiError("token_not_allowed", 403)
+            if self.permission not in principal.permissions:
+                raise ApiError(
+                    "staff_2fa_required" if principal.staff_needs_2fa else "forbidden", 403
+                )
+            return
+        if principal.company_id is None:
+            raise ApiError("no_active_company", 403)
+        if self.permission not in principal.permissions:
+            raise ApiError("forbidden", 403)
+
+    @staticmethod
+    async def _claim(request: Request, gateway: Gateway, caller: str) -> None:
+        claim = await gateway.idempotency.begin(request, caller)
+        request.state.idempotency = claim
+
+
+def allow(permission: Permission) -> Any:
+    """Declare what a route needs; the route gets a ``RequestContext``."""
+    return Depends(Guard(permission))
+
+
+def _guards(dependant: Dependant) -> list[Guard]:
+    found = [dependant.call] if isinstance(dependant.call, Guard) else []
+    for sub in dependant.dependencies:
+        found.extend(_guards(sub))
+    return found
+
+
+class ApiRoute(APIRoute):
+    """The route class of every gateway router (see the module docstring)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        guards = {guard.permission for guard in _guards(self.dependant)}
+        if len(guards) != 1:
+            raise RuntimeError(
+                f"route {sorted(self.methods or ())} {path} must declare exactly one permission "
+                f"with allow(...); it declares {sorted(guards) or 'none'}"
+            )
+        self.permission: Permission = guards.pop()
+        extra = dict(self.openapi_extra or {})
+        extra["x-permission"] = self.permission.value
+        if "POST" in (self.methods or ()) and scope_of(self.permission) is not Scope.MFA:
+            extra.setdefault("parameters", []).append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "Repeat a POST safely: the same key returns the first answer.",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                }
+            )
+        self.openapi_extra = extra
+        note = f"\n\nPermissão / Permission: `{self.permission.value}`"
+        self.description = (self.description or "") + note
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except Replay as replay:
+                return replay.response
+            except BaseException:
+                claim: Claim | None = getattr(request.state, "idempotency", None)
+                if claim is not None:
+                    await request.app.state.gateway.idempotency.abort(claim)
+                raise
+            gateway = request.app.state.gateway
+            change = getattr(request.state, "session_change", None)
+            claim = getattr(request.state, "idempotency", None)
+            if claim is not None:
+                if change is None:
+                    await gateway.idempotency.finish(claim, response)
+                else:  # an answer that signs someone in is never replayed
+                    await gateway.idempotency.abort(claim)
+            self._check_audited(request, response)
+            return response
+
+        return run
+
+    def _check_audited(self, request: Request, response: Response) -> None:
+        if request.method in SAFE_METHODS or not (200 <= response.status_code < 300):
+            return
+        origin: Origin | None = getattr(request.state, "origin", None)
+        if origin is None or not origin.audited:
+            route = f"{request.method} {request.url.path}"
+            log.error("state change without an audit record: %s", route)
+            request.app.state.gateway.unaudited.append(route)
+
+
+def session_cookie_headers(settings: GatewaySettings, change: Session | bool) -> list[str]:
+    """``Set-Cookie`` values for a new session (or, for ``False``, clearing it)."""
+    response = Response()
+    common: dict[str, Any] = {"path": "/", "secure": settings.cookie_secure, "samesite": "lax"}
+    session_cookie, csrf_cookie = session_cookie_name(settings), csrf_cookie_name(settings)
+    if isinstance(change, Session):
+        max_age = settings.mfa_pending_s if change.mfa_pending else settings.session_max_s
+        response.set_cookie(session_cookie, change.id, max_age=max_age, httponly=True, **common)
+        # readable by the web app, which echoes it in X-CSRF-Token
+        response.set_cookie(csrf_cookie, change.csrf, max_age=max_age, httponly=False, **common)
+    else:
+        response.delete_cookie(session_cookie, httponly=True, **common)
+        response.delete_cookie(csrf_cookie, httponly=False, **common)
+    return response.headers.getlist("set-cookie")
+
+
+class SessionCookies:
+    """ASGI middleware: sends the session cookies a request changed with its
+    answer, whatever the answer (a rotated session must reach the browser even
+    when the request itself is refused)."""
+
+    def __init__(self, app: ASGIApp, settings: GatewaySettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cookies(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                change = scope.get("state", {}).get("session_change")
+                if change is not None:
+                    headers = MutableHeaders(scope=message)
+                    for value in session_cookie_headers(self.settings, change):
+                        headers.append("set-cookie", value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookies)
+
+
+# --- pagination -------------------------------------------------------------------------
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+T = TypeVar("T")
+
+
+class Page(BaseModel):
+    """One page of a list; pass ``next_cursor`` back as ``cursor`` for the next."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [], "next_cursor": None}]})
+
+    items: list[Any]
+    next_cursor: str | None = Field(default=None, description="Absent on the last page.")
+
+
+def encode_cursor(last_id: UUID) -> str:
+    return base64.urlsafe_b64encode(last_id.bytes).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> UUID | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return UUID(bytes=raw)
+    except (ValueError, binascii.Error):
+        raise ApiError("invalid_cursor", 422) from None
+
+
+def page_of(items: list[T], limit: int, key: Callable[[T], UUID]) -> tuple[list[T], str | None]:
+    """Split a ``limit + 1`` fetch into the page and the next cursor."""
+    if len(items) > limit:
+        items = items[:limit]
+        return items, encode_cursor(key(items[-1]))
+    return items, None

@@ -1,0 +1,44 @@
+"""`make run` demo data: a company whose owner can sign in at once."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from hospeda.contracts import Actor
+from hospeda.gateway import repository
+from hospeda.gateway.domain import Refused
+from hospeda.gateway.outgoing import Origin
+from hospeda.gateway.problems import ApiError
+
+if TYPE_CHECKING:
+    from hospeda.gateway.app import Gateway
+
+log = logging.getLogger(__name__)
+
+DEMO_EMAIL = "demo@exemplo.com.br"
+DEMO_PASSWORD = "demonstracao-hospeda"  # noqa: S105 - the published demo login, dev only
+
+
+async def seed(gateway: Gateway) -> None:
+    """Create the demo owner once (confirmed e-mail, no 2FA)."""
+    origin = Origin(actor=Actor.system("gateway"), company_id=None, ip=None, user_agent="demo")
+    try:
+        user, _ = await gateway.identity.sign_up(
+            origin,
+            company_name="Padaria Demonstração",
+            name="Conta de demonstração",
+            email=DEMO_EMAIL,
+            password=DEMO_PASSWORD,
+            locale="pt-BR",
+        )
+    except (Refused, ApiError):
+        return  # already there
+    except Exception:  # a demo never stops the platform from starting
+        log.exception("could not seed the demo")
+        return
+    async with gateway.runtime.db.transaction() as db:
+        fresh = await repository.get_user(db, user.id)
+        if fresh is not None:
+            fresh.email_verified_at = gateway.clock.now()
+    log.warning("demo login: %s (password in hospeda/gateway/demo.py)", DEMO_EMAIL)

@@ -1,0 +1,139 @@
+"""Live events for browsers and partners (Server-Sent Events).
+
+Each gateway instance reads the event topics in its own consumer group
+(``gateway.events.<instance>``, from the newest offset: a live feed, not a
+history) and hands each event to the open streams of its company whose
+caller may see that topic (``permissions.TOPIC_PERMISSIONS``). A slow
+client's queue is bounded; when it overflows the stream is ended and the
+browser reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+from hospeda.contracts import UnreadableMessage, decode
+from hospeda.gateway.permissions import TOPIC_PERMISSIONS, Permission
+from hospeda.runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    topic: str
+    company_id: UUID
+    data: dict[str, Any]
+    event_type: str
+    event_id: str
+
+
+@dataclass(eq=False)
+class Subscription:
+    company_id: UUID
+    queue: asyncio.Queue[LiveEvent | None] = field(
+        default_factory=lambda: asyncio.Queue(QUEUE_SIZE)
+    )
+    permissions: frozenset[Permission] = frozenset()
+
+    def wants(self, event: LiveEvent) -> bool:
+        needed = TOPIC_PERMISSIONS.get(event.topic)
+        return needed is not None and needed in self.permissions
+
+
+class _Ready(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, ready: asyncio.Event) -> None:
+        self.ready = ready
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        pass
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        if assigned:
+            self.ready.set()
+
+
+class EventHub:
+    """Fans events out from Kafka to the open streams of this instance."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.group_id = f"gateway.events.{settings.instance_id}"
+        self.ready = asyncio.Event()
+        self._subscriptions: dict[UUID, set[Subscription]] = {}
+
+    def subscribe(self, company_id: UUID, permissions: frozenset[Permission]) -> Subscription:
+        subscription = Subscription(company_id, permissions=permissions)
+        self._subscriptions.setdefault(company_id, set()).add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        group = self._subscriptions.get(subscription.company_id)
+        if group is not None:
+            group.discard(subscription)
+            if not group:
+                del self._subscriptions[subscription.company_id]
+
+    def publish(self, event: LiveEvent) -> None:
+        for subscription in list(self._subscriptions.get(event.company_id, ())):
+            if not subscription.wants(event):
+                continue
+            try:
+                subscription.queue.put_nowait(event)
+            except asyncio.QueueFull:  # too slow: end its stream, the browser reconnects
+                self.unsubscribe(subscription)
+                with contextlib.suppress(asyncio.QueueFull):
+                    subscription.queue.get_nowait()
+                    subscription.queue.put_nowait(None)
+
+    async def run(self) -> None:
+        """Read the event topics until cancelled (a ``runtime.background`` loop)."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=self.group_id,
+            client_id=f"hospeda-gateway-events-{self.settings.instance_id}",
+            auto_offset_reset="latest",
+            enable_auto_commit=True,
+            session_timeout_ms=self.settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=max(self.settings.kafka_session_timeout_ms // 4, 500),
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+        )
+        consumer.subscribe(sorted(TOPIC_PERMISSIONS), listener=_Ready(self.ready))
+        try:
+            await consumer.start()
+            while True:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+                for records in batches.values():
+                    for record in records:
+                        self._relay(record.topic, record.value)
+        finally:
+            self.ready.clear()
+            await consumer.stop()
+
+    def _relay(self, topic: str, value: bytes | None) -> None:
+        try:
+            envelope = decode(value)
+        except UnreadableMessage as exc:
+            log.debug("skipping unreadable message on %s: %s", topic, exc)
+            return
+        if envelope.company_id is None:
+            return  # platform-wide facts are not any customer's
+        data = envelope.model_dump(mode="json", exclude={"ip"})
+        self.publish(
+            LiveEvent(
+                topic=topic,
+                company_id=envelope.company_id,
+                data=data,
+                event_type=envelope.type,
+                event_id=str(envelope.id),
+            )
+        )

@@ -1,0 +1,245 @@
+"""Accounts: sign-up, e-mail confirmation, signing in and out, passwords, 2FA."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request, status
+
+from hospeda.gateway.api import ApiRoute, RequestContext, allow
+from hospeda.gateway.auth import session_cookie_name
+from hospeda.gateway.permissions import Permission as P
+from hospeda.gateway.problems import documented
+from hospeda.gateway.schemas import (
+    EmailOnly,
+    InvitedSignUp,
+    Login,
+    Outcome,
+    PasswordChange,
+    PasswordReset,
+    RecoveryCodes,
+    SecondFactor,
+    SessionInfo,
+    SignedUp,
+    SignUp,
+    Token,
+    TotpDisable,
+    TotpSetup,
+)
+from hospeda.gateway.sessions import Session
+
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=ApiRoute)
+
+Public = Annotated[RequestContext, allow(P.PUBLIC)]
+Signed = Annotated[RequestContext, allow(P.SELF)]
+Pending = Annotated[RequestContext, allow(P.MFA_PENDING)]
+
+
+def session_info(session: Session) -> SessionInfo:
+    return SessionInfo(
+        mfa_required=session.mfa_pending,
+        csrf_token=session.csrf,
+        user_id=session.user_id,
+        company_id=session.acting_company_id or session.company_id,
+        acting=session.acting_company_id is not None,
+    )
+
+
+@router.post(
+    "/signup",
+    status_code=status.HTTP_201_CREATED,
+    responses=documented(409, 422, 429),
+    summary="Criar empresa e proprietário / Sign up a company and its owner",
+)
+async def sign_up(body: SignUp, ctx: Public) -> SignedUp:
+    """Creates the company (tenant) and its owner, and e-mails a confirmation link.
+    Signing in works once the e-mail is confirmed."""
+    user, company = await ctx.gateway.identity.sign_up(
+        ctx.origin,
+        company_name=body.company_name,
+        name=body.name,
+        email=str(body.email),
+        password=body.password,
+        locale=body.locale,
+    )
+    return SignedUp(user_id=user.id, company_id=company.id)
+
+
+@router.post(
+    "/signup/invited",
+    status_code=status.HTTP_201_CREATED,
+    responses=documented(400, 409, 422),
+    summary="Criar conta a partir de um convite / Sign up from an invitation",
+)
+async def sign_up_invited(body: InvitedSignUp, ctx: Public) -> SignedUp:
+    user = await ctx.gateway.identity.sign_up_invited(
+        ctx.origin, token=body.token, name=body.name, password=body.password, locale=body.locale
+    )
+    assert ctx.origin.company_id is not None
+    return SignedUp(user_id=user.id, company_id=ctx.origin.company_id, email_sent=False)
+
+
+@router.post(
+    "/verify-email",
+    responses=documented(400, 422),
+    summary="Confirmar e-mail / Confirm e-mail",
+)
+async def verify_email(body: Token, ctx: Public) -> Outcome:
+    await ctx.gateway.identity.verify_email(ctx.origin, body.token)
+    return Outcome(status="verified")
+
+
+@router.post(
+    "/verify-email/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=documented(422, 429),
+    summary="Reenviar confirmação / Resend the confirmation",
+)
+async def resend_verification(body: EmailOnly, ctx: Public) -> Outcome:
+    """Always 202: the answer does not reveal whether the address has an account."""
+    await ctx.gateway.identity.resend_verification(ctx.origin, str(body.email))
+    return Outcome()
+
+
+@router.post(
+    "/login",
+    responses=documented(401, 403, 422, 429),
+    summary="Entrar / Sign in",
+)
+async def login(body: Login, ctx: Public, request: Request) -> SessionInfo:
+    """Sets the session cookie (a new id every time). With 2FA on, the answer has
+    ``mfa_required: true`` and the code goes to ``/auth/login/2fa``.
+    Repeated failures lock the account and the IP for a while (429, ``Retry-After``)."""
+    previous = request.cookies.get(session_cookie_name(ctx.gateway.settings))
+    session = await ctx.gateway.identity.login(
+        ctx.origin, email=str(body.email), password=body.password
+    )
+    if previous:  # whatever session this browser had is gone: no fixation
+        for pending in (False, True):
+            old = await ctx.gateway.sessions.get(previous, pending=pending)
+            if old is not None:
+                await ctx.gateway.sessions.delete(old)
+    ctx.start_session(session)
+    return session_info(session)
+
+
+@router.post(
+    "/login/2fa",
+    responses=documented(400, 401, 403, 422, 429),
+    summary="Código da verificação em duas etapas / Two-factor code",
+)
+async def login_second_factor(body: SecondFactor, ctx: Pending) -> SessionInfo:
+    session = await ctx.gateway.identity.login_second_factor(ctx.origin, ctx.session, body.code)
+    ctx.start_session(session)
+    return session_info(session)
+
+
+@router.get("/session", responses=documented(401), summary="Sessão atual / Current session")
+async def current_session(ctx: Signed) -> SessionInfo:
+    return session_info(ctx.session)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_200_OK,
+    responses=documented(401, 403),
+    summary="Sair / Sign out",
+)
+async def logout(ctx: Signed) -> Outcome:
+    await ctx.gateway.identity.logout(ctx.origin, ctx.session, ctx.presented)
+    ctx.end_session()
+    return Outcome(status="signed_out")
+
+
+@router.post(
+    "/logout-everywhere",
+    responses=documented(401, 403),
+    summary="Sair de todos os dispositivos / Sign out everywhere",
+)
+async def logout_everywhere(ctx: Signed) -> Outcome:
+    await ctx.gateway.identity.logout_everywhere(ctx.origin, ctx.session)
+    ctx.end_session()
+    return Outcome(status="signed_out")
+
+
+@router.post(
+    "/password/forgot",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=documented(422, 429),
+    summary="Esqueci a senha / Forgot password",
+)
+async def forgot_password(body: EmailOnly, ctx: Public) -> Outcome:
+    """Always 202: a single-use link goes by e-mail if the account exists."""
+    await ctx.gateway.identity.forgot_password(ctx.origin, str(body.email))
+    return Outcome()
+
+
+@router.post(
+    "/password/reset",
+    responses=documented(400, 422),
+    summary="Redefinir a senha / Reset the password",
+)
+async def reset_password(body: PasswordReset, ctx: Public) -> Outcome:
+    """Every session of the account ends."""
+    await ctx.gateway.identity.reset_password(ctx.origin, body.token, body.password)
+    return Outcome(status="password_reset")
+
+
+@router.post(
+    "/password/change",
+    responses=documented(401, 403, 422, 429),
+    summary="Trocar a senha / Change the password",
+)
+async def change_password(body: PasswordChange, ctx: Signed) -> SessionInfo:
+    """Other sessions end; this one continues under a new id."""
+    session = await ctx.gateway.identity.change_password(
+        ctx.origin, ctx.session, body.current_password, body.new_password
+    )
+    ctx.start_session(session)
+    return session_info(session)
+
+
+@router.post(
+    "/2fa/setup",
+    responses=documented(401, 403, 409),
+    summary="Começar a configurar a verificação em duas etapas / Start 2FA setup",
+)
+async def totp_setup(ctx: Signed) -> TotpSetup:
+    secret, uri = await ctx.gateway.identity.start_totp(ctx.origin, ctx.me.user_id)
+    return TotpSetup(secret=secret, otpauth_uri=uri)
+
+
+@router.post(
+    "/2fa/enable",
+    responses=documented(400, 401, 403, 409, 422),
+    summary="Ativar a verificação em duas etapas / Turn 2FA on",
+)
+async def totp_enable(body: SecondFactor, ctx: Signed) -> RecoveryCodes:
+    session, codes = await ctx.gateway.identity.enable_totp(ctx.origin, ctx.session, body.code)
+    ctx.start_session(session)
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@router.post(
+    "/2fa/disable",
+    responses=documented(400, 401, 403, 409, 422, 429),
+    summary="Desativar a verificação em duas etapas / Turn 2FA off",
+)
+async def totp_disable(body: TotpDisable, ctx: Signed) -> Outcome:
+    session = await ctx.gateway.identity.disable_totp(
+        ctx.origin, ctx.session, body.password, body.code
+    )
+    ctx.start_session(session)
+    return Outcome(status="disabled")
+
+
+@router.post(
+    "/2fa/recovery-codes",
+    responses=documented(400, 401, 403, 409, 422),
+    summary="Novos códigos de recuperação / New recovery codes",
+)
+async def recovery_codes(body: SecondFactor, ctx: Signed) -> RecoveryCodes:
+    codes = await ctx.gateway.identity.regenerate_recovery_codes(
+        ctx.origin, ctx.me.user_id, body.code
+    )
+    return RecoveryCodes(recovery_codes=codes)

@@ -1,0 +1,132 @@
+"""DNS zones and records — owned by the dns service. Record changes are
+commands, sent once dns confirmed the zone belongs to the active company."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, status
+from pydantic import BaseModel, ConfigDict
+
+from hospeda.contracts.dns import CreateRecord, DeleteRecord, RecordSpec, UpdateRecord
+from hospeda.contracts.topics import DNS_COMMANDS
+from hospeda.gateway import forward
+from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, Page, RequestContext, allow
+from hospeda.gateway.forward import Accepted
+from hospeda.gateway.permissions import Permission as P
+from hospeda.gateway.problems import documented
+
+router = APIRouter(prefix="/zones", tags=["dns"], route_class=ApiRoute)
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=500)]
+Domain = Annotated[
+    str,
+    Path(
+        min_length=3,
+        max_length=253,
+        pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        description="Lower-case, IDNA (xn--) form.",
+        examples=["paoquente.com.br"],
+    ),
+]
+RecordId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+READ = documented(401, 403, 422, 503)
+ONE = documented(401, 403, 404, 422, 503)
+SERVICE = "dns"
+
+
+class RecordIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"record": {"type": "A", "name": "loja", "content": "203.0.113.10", "ttl": 3600}}
+            ]
+        }
+    )
+
+    record: RecordSpec
+
+
+@router.get("", responses=READ, summary="Zonas DNS / DNS zones")
+async def list_zones(
+    ctx: Annotated[RequestContext, allow(P.DNS_READ)],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page:
+    return Page(**await forward.page(ctx, SERVICE, "zones.list", limit=limit, cursor=cursor))
+
+
+@router.get(
+    "/{domain}", responses=ONE, summary="Uma zona e seus registros / A zone and its records"
+)
+async def get_zone(
+    domain: Domain, ctx: Annotated[RequestContext, allow(P.DNS_READ)]
+) -> dict[str, Any]:
+    return await forward.get(ctx, SERVICE, "zones.get", domain=domain)
+
+
+@router.post(
+    "/{domain}/records",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=ONE,
+    summary="Criar um registro / Create a record",
+)
+async def create_record(
+    domain: Domain, body: RecordIn, ctx: Annotated[RequestContext, allow(P.DNS_WRITE)]
+) -> Accepted:
+    await forward.get(ctx, SERVICE, "zones.get", domain=domain)
+    return await forward.command(
+        ctx,
+        CreateRecord(domain=domain, record=body.record),
+        topic=DNS_COMMANDS,
+        key=domain,
+        action="dns.record.create",
+        entity="zone",
+        entity_id=domain,
+    )
+
+
+@router.put(
+    "/{domain}/records/{record_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=ONE,
+    summary="Alterar um registro / Update a record",
+)
+async def update_record(
+    domain: Domain,
+    record_id: RecordId,
+    body: RecordIn,
+    ctx: Annotated[RequestContext, allow(P.DNS_WRITE)],
+) -> Accepted:
+    await forward.get(ctx, SERVICE, "zones.get", domain=domain)
+    return await forward.command(
+        ctx,
+        UpdateRecord(domain=domain, record_id=record_id, record=body.record),
+        topic=DNS_COMMANDS,
+        key=domain,
+        action="dns.record.update",
+        entity="zone",
+        entity_id=domain,
+    )
+
+
+@router.delete(
+    "/{domain}/records/{record_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=ONE,
+    summary="Apagar um registro / Delete a record",
+)
+async def delete_record(
+    domain: Domain, record_id: RecordId, ctx: Annotated[RequestContext, allow(P.DNS_WRITE)]
+) -> Accepted:
+    await forward.get(ctx, SERVICE, "zones.get", domain=domain)
+    return await forward.command(
+        ctx,
+        DeleteRecord(domain=domain, record_id=record_id),
+        topic=DNS_COMMANDS,
+        key=domain,
+        action="dns.record.delete",
+        entity="zone",
+        entity_id=domain,
+    )

@@ -1,0 +1,120 @@
+"""Hosting services and their jobs — owned by the provisioning service.
+
+Operators (staff acting on the company) retry or cancel a job; the job is
+first confirmed to belong to that company.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from hospeda.contracts.jobs import CancelJob, RetryJob
+from hospeda.contracts.topics import PROVISIONING_COMMANDS
+from hospeda.gateway import forward
+from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, Page, RequestContext, allow
+from hospeda.gateway.forward import Accepted
+from hospeda.gateway.permissions import Permission as P
+from hospeda.gateway.problems import documented
+
+router = APIRouter(tags=["provisioning"], route_class=ApiRoute)
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=500)]
+State = Annotated[str | None, Query(max_length=30, pattern=r"^[a-z_]+$")]
+READ = documented(401, 403, 422, 503)
+ONE = documented(401, 403, 404, 422, 503)
+SERVICE = "provisioning"
+
+
+@router.get("/services", responses=READ, summary="Serviços de hospedagem / Hosting services")
+async def list_services(
+    ctx: Annotated[RequestContext, allow(P.SERVICES_READ)],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    status: State = None,
+) -> Page:
+    return Page(
+        **await forward.page(
+            ctx, SERVICE, "services.list", limit=limit, cursor=cursor, status=status
+        )
+    )
+
+
+@router.get("/services/{service_id}", responses=ONE, summary="Um serviço / A service")
+async def get_service(
+    service_id: UUID, ctx: Annotated[RequestContext, allow(P.SERVICES_READ)]
+) -> dict[str, Any]:
+    return await forward.get(ctx, SERVICE, "services.get", service_id=service_id)
+
+
+@router.get("/jobs", responses=READ, summary="Tarefas de provisionamento / Provisioning jobs")
+async def list_jobs(
+    ctx: Annotated[RequestContext, allow(P.JOBS_READ)],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    state: State = None,
+) -> Page:
+    return Page(
+        **await forward.page(ctx, SERVICE, "jobs.list", limit=limit, cursor=cursor, state=state)
+    )
+
+
+@router.get("/jobs/{job_id}", responses=ONE, summary="Uma tarefa / A job")
+async def get_job(
+    job_id: UUID, ctx: Annotated[RequestContext, allow(P.JOBS_READ)]
+) -> dict[str, Any]:
+    return await forward.get(ctx, SERVICE, "jobs.get", job_id=job_id)
+
+
+@router.post(
+    "/jobs/{job_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=ONE,
+    summary="Tentar de novo (operador) / Retry (operator)",
+)
+async def retry_job(
+    job_id: UUID, ctx: Annotated[RequestContext, allow(P.JOBS_OPERATE)]
+) -> Accepted:
+    job = await forward.get(ctx, SERVICE, "jobs.get", job_id=job_id)
+    return await forward.command(
+        ctx,
+        RetryJob(job_id=job_id),
+        topic=PROVISIONING_COMMANDS,
+        key=job_id,
+        action="job.retry",
+        entity="job",
+        entity_id=job_id,
+        before={"state": job.get("state")},
+    )
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Domínio errado"}]})
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+@router.post(
+    "/jobs/{job_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=ONE,
+    summary="Cancelar (operador) / Cancel (operator)",
+)
+async def cancel_job(
+    job_id: UUID, body: CancelIn, ctx: Annotated[RequestContext, allow(P.JOBS_OPERATE)]
+) -> Accepted:
+    job = await forward.get(ctx, SERVICE, "jobs.get", job_id=job_id)
+    return await forward.command(
+        ctx,
+        CancelJob(job_id=job_id, reason=body.reason),
+        topic=PROVISIONING_COMMANDS,
+        key=job_id,
+        action="job.cancel",
+        entity="job",
+        entity_id=job_id,
+        before={"state": job.get("state")},
+    )

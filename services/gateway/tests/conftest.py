@@ -1,0 +1,3 @@
+from gateway_kit import harness, make_harness
+
+__all__ = ["harness", "make_harness"]

@@ -1,0 +1,235 @@
+"""The API as documented: OpenAPI with permissions and examples, problems in
+pt-BR and English, routes that cannot exist without a permission, and no
+server error for any input schemathesis can think of."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+from uuid import uuid4
+
+import pytest
+import requests
+import schemathesis
+from fastapi import APIRouter, FastAPI
+from gateway_kit import Harness, Person, expect
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hospeda.gateway.api import ApiRoute, allow
+from hospeda.gateway.app import refuse_undeclared_routes
+from hospeda.gateway.permissions import Permission, StaffRole
+
+EXAMPLES = int(os.environ.get("HOSPEDA_SCHEMATHESIS_EXAMPLES", "6"))
+
+
+# --- a route must say what it needs ---------------------------------------------------------
+
+
+def test_a_route_without_a_permission_refuses_to_start() -> None:
+    router = APIRouter(route_class=ApiRoute)
+    with pytest.raises(RuntimeError, match="must declare exactly one permission"):
+
+        @router.get("/sem-permissao")
+        async def undeclared() -> dict[str, str]:
+            return {}
+
+    with pytest.raises(RuntimeError, match="must declare exactly one permission"):
+
+        @router.get("/duas", dependencies=[allow(Permission.PUBLIC), allow(Permission.SELF)])
+        async def ambiguous() -> dict[str, str]:
+            return {}
+
+
+def test_a_route_that_bypasses_the_gateway_route_class_refuses_to_start() -> None:
+    app = FastAPI()
+    plain = APIRouter()
+
+    @plain.get("/atalho")
+    async def shortcut() -> dict[str, str]:
+        return {}
+
+    app.include_router(plain, prefix="/api/v1")
+    with pytest.raises(RuntimeError, match="bypasses ApiRoute"):
+        refuse_undeclared_routes(app)
+
+
+# --- OpenAPI -------------------------------------------------------------------------------
+
+
+async def test_openapi_names_each_operations_permission_with_examples(harness: Harness) -> None:
+    schema = expect(await harness.browser().get("/openapi.json"), 200)
+    assert schema["info"]["version"] == "1.0.0"
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["session"] == {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "__Host-hospeda_session",
+    }
+    assert schemes["token"]["scheme"] == "bearer"
+    component_schemas = schema["components"]["schemas"]
+    operations = [
+        (path, method, op) for path, item in schema["paths"].items() for method, op in item.items()
+    ]
+    assert len(operations) >= 60
+    for path, method, op in operations:
+        assert path.startswith("/api/v1/"), path
+        permission = Permission(op["x-permission"])
+        assert op.get("summary"), (method, path)
+        assert "Permission" in op["description"]
+        if permission is Permission.PUBLIC:
+            assert op["security"] == []
+        else:
+            assert op["security"], (method, path)
+        if method == "post":
+            assert any(p["name"] == "Idempotency-Key" for p in op.get("parameters", [])) or (
+                permission is Permission.MFA_PENDING
+            )
+        body = op.get("requestBody", {}).get("content", {}).get("application/json")
+        if body:
+            ref = body["schema"].get("$ref", "")
+            model = component_schemas[ref.rsplit("/", 1)[-1]] if ref else body["schema"]
+            assert model.get("examples"), f"{method} {path} has no request example"
+        problems = [code for code in op["responses"] if code.startswith(("4", "5"))]
+        for code in problems:
+            if code != "422" or "application/problem+json" in op["responses"][code]["content"]:
+                assert "application/problem+json" in op["responses"][code]["content"], (path, code)
+
+
+# --- problems ------------------------------------------------------------------------------
+
+
+async def test_errors_are_problem_details_in_portuguese_or_english(harness: Harness) -> None:
+    browser = harness.browser()
+    pt = await browser.get("/api/v1/nada-aqui")
+    assert pt.status_code == 404
+    assert pt.headers["content-type"] == "application/problem+json"
+    assert pt.headers["content-language"] == "pt-BR"
+    body = pt.json()
+    assert body == {
+        "type": "https://hospeda.dev/problems/route_not_found",
+        "title": "Endereço não encontrado",
+        "status": 404,
+        "detail": "Este endereço não existe na API.",
+        "instance": "/api/v1/nada-aqui",
+        "code": "route_not_found",
+    }
+    en = await browser.get("/api/v1/me", headers={"Accept-Language": "en-GB,en;q=0.9,pt;q=0.5"})
+    assert en.status_code == 401 and en.headers["content-language"] == "en"
+    assert en.json()["detail"] == "Sign in to continue."
+    prefers_pt = await browser.get("/api/v1/me", headers={"Accept-Language": "pt-BR,en;q=0.8"})
+    assert prefers_pt.json()["detail"] == "Entre na sua conta para continuar."
+
+    invalid = await browser.post(
+        "/api/v1/auth/signup", json={"company_name": "", "email": "não-é-email", "password": "x"}
+    )
+    assert invalid.status_code == 422
+    problem = invalid.json()
+    assert problem["code"] == "validation_failed" and problem["title"] == "Dados inválidos"
+    fields = {e["field"]: e["message"] for e in problem["errors"]}
+    assert fields["body.name"] == "Campo obrigatório."
+    assert fields["body.password"] == "Texto curto demais (mínimo 12)."
+    assert "body.email" in fields
+    broken = await browser.post(
+        "/api/v1/auth/login", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 422 and broken.json()["errors"][0]["message"] == "JSON inválido."
+    wrong_method = await browser.delete("/api/v1/auth/login")
+    assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method_not_allowed"
+    bad_id = await browser.get("/api/v1/invoices/nao-e-uuid")
+    assert bad_id.status_code in (401, 422)  # who you are is checked first
+
+
+# --- schemathesis ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def callers(harness: Harness) -> dict[str, dict[str, str]]:
+    """Headers for the kinds of callers: a signed-in owner (cookie + CSRF), an
+    API token, staff acting on a company, and nobody."""
+    owner = await harness.sign_up()
+    assert owner.company_id is not None
+    harness.peers.add("invoices", owner.company_id, invoice_id=str(uuid4()), status="open")
+    token = expect(
+        await owner.browser.post(
+            "/api/v1/company/tokens",
+            json={"name": "fuzz", "permissions": ["invoices:read", "orders:create", "dns:write"]},
+        ),
+        201,
+    )["token"]
+    staff = await harness.staff(StaffRole.SUPERADMIN)
+    await harness.act_on(staff, owner.company_id)
+
+    def session_of(person: Person) -> dict[str, str]:
+        cookies = "; ".join(f"{k}={v}" for k, v in person.browser.cookies.items())
+        return {"Cookie": cookies, "X-CSRF-Token": str(person.browser.csrf)}
+
+    return {
+        "owner": session_of(owner),
+        "staff": session_of(staff),
+        "token": {"Authorization": f"Bearer {token}"},
+        "nobody": {},
+    }
+
+
+# They end or change the fuzzing session: run them last.
+LAST = ("/api/v1/auth/logout", "/api/v1/auth/logout-everywhere", "/api/v1/staff/acting")
+
+
+def operations(schema: Any) -> Iterator[Any]:
+    ops = [result.ok() for result in schema.get_all_operations()]
+    yield from sorted(ops, key=lambda op: (op.path in LAST, op.path, op.method))
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+def test_no_input_makes_the_server_fail(
+    harness: Harness, callers: dict[str, dict[str, str]]
+) -> None:
+    schema = schemathesis.openapi.from_url(f"{harness.url}/openapi.json")
+    failures: list[str] = []
+    http = requests.Session()
+
+    def fuzz(operation: Any, who: str, headers: dict[str, str]) -> None:
+        strategy = st.one_of(
+            operation.as_strategy(generation_mode=mode)
+            for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
+        )
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=strategy)
+        def call(case: Any) -> None:
+            response = case.call(base_url=harness.url, headers=headers, session=http, timeout=20)
+            if response.status_code >= 500:
+                failures.append(
+                    f"[{who}] {response.status_code}: {case.as_curl_command()}\n{response.text[:300]}"
+                )
+
+        call()
+
+    for who, headers in callers.items():
+        for operation in operations(schema):
+            if operation.path != "/api/v1/events":  # endless; the RBAC matrix covers it
+                fuzz(operation, who, headers)
+    assert not failures, "\n\n".join(failures[:10])
+
+
+async def test_emailed_links_open_a_page_with_their_form(harness: Harness) -> None:
+    browser = harness.browser()
+    for action, api in (
+        ("verificar-email", "/api/v1/auth/verify-email"),
+        ("redefinir-senha", "/api/v1/auth/password/reset"),
+        ("convite", "/api/v1/auth/signup/invited"),
+    ):
+        page = await browser.get(f"/conta/{action}", params={"token": "abc"})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert api in page.text
+    assert (await browser.get("/conta/outra-coisa")).status_code == 404
+    home = await browser.get("/")
+    assert home.status_code == 200 and "Testar o caminho completo" in home.text

@@ -1,0 +1,122 @@
+"""The live stream: each person sees the events of their active company that
+their role may see — nothing of other companies, nothing beyond their role."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from aiokafka import AIOKafkaProducer
+from gateway_kit import EventStream, Harness
+
+from hospeda.contracts import Actor, Envelope, Money, Payload, Topic
+from hospeda.contracts.billing import InvoicePaid
+from hospeda.contracts.identity import CompanyRole
+from hospeda.contracts.jobs import JobQueued
+from hospeda.contracts.topics import BILLING_INVOICE, PROVISIONING_JOB
+from hospeda.runtime.broker import publish
+
+
+async def send(
+    producer: AIOKafkaProducer, payload: Payload, topic: Topic, company: UUID | None
+) -> str:
+    envelope = Envelope.of(
+        payload, actor=Actor.system("test"), company_id=company, ip="203.0.113.9"
+    )
+    await publish(producer, envelope, topic=topic, key=str(uuid4()))
+    return str(envelope.id)
+
+
+def paid(number: str) -> InvoicePaid:
+    return InvoicePaid(
+        invoice_id=uuid4(),
+        number=number,
+        amount_paid=Money(amount=4990),
+        paid_at=datetime.now(UTC),
+    )
+
+
+def queued() -> JobQueued:
+    return JobQueued(
+        job_id=uuid4(),
+        queue="provision",
+        kind="create-account",
+        max_attempts=5,
+        run_at=datetime.now(UTC),
+    )
+
+
+def business(stream: EventStream) -> list[str]:
+    """Event ids, without the stream's own company's membership events (the
+    sign-ups above may still be arriving through the outbox)."""
+    return [e["id"] for e in stream.events if not e["event"].startswith("identity.")]
+
+
+def has_id(message_id: str) -> Any:
+    return lambda event: event.get("id") == message_id
+
+
+async def test_each_person_sees_only_what_they_may(harness: Harness) -> None:
+    alice = await harness.sign_up(company="Padaria")
+    tech = await harness.invite(alice, CompanyRole.TECHNICAL)  # no invoices:read
+    bob = await harness.sign_up(company="Oficina")
+    await harness.server.events_ready()
+    streams = {
+        name: EventStream(p.browser) for name, p in (("alice", alice), ("tech", tech), ("bob", bob))
+    }
+    producer = AIOKafkaProducer(bootstrap_servers=harness.bootstrap)
+    await producer.start()
+    try:
+        for stream in streams.values():
+            await asyncio.wait_for(stream.opened.wait(), 20)
+            assert stream.status == 200
+
+        invoice = await send(producer, paid("A-1"), BILLING_INVOICE, alice.company_id)
+        got = await streams["alice"].wait_for(has_id(invoice), "Alice's invoice")
+        assert got["event"] == "billing.invoice.paid"
+        assert got["data"]["payload"]["number"] == "A-1"
+        assert got["data"]["company_id"] == str(alice.company_id)
+        assert "ip" not in got["data"]
+
+        # the hub handled the invoice before this job event: a technical person
+        # who could see invoices would have it first in their stream
+        job = await send(producer, queued(), PROVISIONING_JOB, alice.company_id)
+        await streams["tech"].wait_for(has_id(job), "the job event")
+        assert [e["id"] for e in streams["tech"].events] == [job]
+        await streams["alice"].wait_for(has_id(job), "the job event")
+
+        theirs = await send(producer, paid("B-1"), BILLING_INVOICE, bob.company_id)
+        await streams["bob"].wait_for(has_id(theirs), "Bob's invoice")
+        assert business(streams["bob"]) == [theirs]  # nothing of Alice's
+        platform = await send(producer, paid("P-1"), BILLING_INVOICE, None)
+        marker = await send(producer, paid("A-2"), BILLING_INVOICE, alice.company_id)
+        await streams["alice"].wait_for(has_id(marker), "Alice's second invoice")
+        assert business(streams["alice"]) == [invoice, job, marker]
+        assert platform not in str(streams["alice"].events)
+    finally:
+        for stream in streams.values():
+            await stream.close()
+        await producer.stop()
+
+
+async def test_the_stream_ends_when_the_session_does(harness: Harness) -> None:
+    owner = await harness.sign_up()
+    stream = EventStream(owner.browser)
+    try:
+        await asyncio.wait_for(stream.opened.wait(), 20)
+        assert stream.status == 200
+        await owner.browser.post("/api/v1/auth/logout")
+        await asyncio.wait_for(stream.ended.wait(), 20)  # the re-check found no session
+    finally:
+        await stream.close()
+
+
+async def test_the_stream_needs_a_signed_in_caller(harness: Harness) -> None:
+    stream = EventStream(harness.browser())
+    try:
+        await asyncio.wait_for(stream.ended.wait(), 20)
+        assert stream.status == 401
+    finally:
+        await stream.close()
