@@ -15,8 +15,9 @@ from provisioning_kit import (
 )
 
 from hospeda.contracts import new_id
+from hospeda.contracts.ops import Severity
 from hospeda.contracts.provisioning import ChangeAddon, DisableAddon, EnableAddon
-from hospeda.contracts.topics import PROVISIONING_SERVICE
+from hospeda.contracts.topics import OPS_ALERT, PROVISIONING_SERVICE
 
 TOPIC = PROVISIONING_SERVICE.name
 
@@ -26,12 +27,15 @@ async def test_addons_are_enabled_changed_and_disabled_on_the_account(
 ) -> None:
     settings = make_settings(database_url, kafka_bootstrap, [whm.settings()])
     company = new_id()
-    async with watching(kafka_bootstrap, PROVISIONING_SERVICE) as seen, running(settings) as app:
+    async with (
+        watching(kafka_bootstrap, PROVISIONING_SERVICE, OPS_ALERT) as seen,
+        running(settings) as app,
+    ):
         create = create_command("estudio-foto.com.br")
         sid = create.service_id
         await bus.send(create, company_id=company)
         # add-ons bought with the plan queue behind the creation (same key)
-        for code in ("backup-pro", "security", "dedicated-ip", "email-pro"):
+        for code in ("backup-pro", "seguranca", "ip-dedicado", "email-pro"):
             await bus.send(EnableAddon(service_id=sid, addon_code=code), company_id=company)
         await seen.wait(TOPIC, "provisioning.addon.enabled", count=4)
         user = (await wait_state(app, sid, "active")).username
@@ -58,7 +62,7 @@ async def test_addons_are_enabled_changed_and_disabled_on_the_account(
         assert (account["maxpop"], account["max_email_per_hour"]) == ("unlimited", "2000")
 
         # disable: back to what the package gives
-        for code in ("backup-pro", "dedicated-ip", "email-business"):
+        for code in ("backup-pro", "ip-dedicado", "email-business"):
             await bus.send(DisableAddon(service_id=sid, addon_code=code), company_id=company)
         await seen.wait(TOPIC, "provisioning.addon.disabled", count=3)
         account = (await whm.accounts())[user]
@@ -71,7 +75,7 @@ async def test_addons_are_enabled_changed_and_disabled_on_the_account(
 
         # a change across families is refused at once
         await bus.send(
-            ChangeAddon(service_id=sid, from_code="security", to_code="backup-pro"),
+            ChangeAddon(service_id=sid, from_code="seguranca", to_code="backup-pro"),
             company_id=company,
         )
         job = await wait_job(app, sid, "change-addon", "failed")
@@ -86,14 +90,22 @@ async def test_addons_are_enabled_changed_and_disabled_on_the_account(
         assert await whm.calls("toggle_user_backup_state") == calls_before + 1
         assert (await whm.accounts())[user]["backup"] is True
 
+        # assisted migration: people do it, so the staff get a task naming the account
+        await bus.send(EnableAddon(service_id=sid, addon_code="migracao"), company_id=company)
+        [task] = await seen.wait(OPS_ALERT.name, "ops.alert.raised", severity=Severity.INFO)
+        assert task.payload.details["addon"] == "migracao"
+        assert user in task.payload.summary and "estudio-foto.com.br" in task.payload.summary
+        await seen.wait(TOPIC, "provisioning.addon.enabled", count=7)
+
         enabled = [e.payload.addon_code for e in seen.of(TOPIC, "provisioning.addon.enabled")]
         assert enabled == [
             "backup-pro",
-            "security",
-            "dedicated-ip",
+            "seguranca",
+            "ip-dedicado",
             "email-pro",
             "backup-pro",
             "backup-pro",
+            "migracao",
         ]
         # only once the account is live
         types = [e.type for e in seen.of(TOPIC)]

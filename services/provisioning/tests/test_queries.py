@@ -31,7 +31,7 @@ async def test_services_are_listed_and_read_per_company_and_servers_by_staff_onl
             await bus.send(command, company_id=ours)
         await bus.send(other, company_id=theirs)
         await bus.send(
-            EnableAddon(service_id=mine[0].service_id, addon_code="security"), company_id=ours
+            EnableAddon(service_id=mine[0].service_id, addon_code="seguranca"), company_id=ours
         )
         for command in (*mine, other):
             await wait_state(app, command.service_id, "active")
@@ -60,7 +60,7 @@ async def test_services_are_listed_and_read_per_company_and_servers_by_staff_onl
             got = await bus.ask(
                 "services.get", {"service_id": str(mine[0].service_id)}, company_id=ours
             )
-            on = [a["code"] for a in got["addons"] if a["state"] == "active"] == ["security"]
+            on = [a["code"] for a in got["addons"] if a["state"] == "active"] == ["seguranca"]
             return on and got["last_job"]["state"] == "succeeded"
 
         from hospeda.devstack.testing import eventually
@@ -81,7 +81,7 @@ async def test_services_are_listed_and_read_per_company_and_servers_by_staff_onl
             line["step"] for line in job["log"] if line["status"] == "succeeded" and line["step"]
         ] == [
             "validate",
-            "addon.security.enable",
+            "addon.seguranca.enable",
         ]
         with pytest.raises(
             QueryFailed

@@ -194,7 +194,7 @@ class ProfessionalEmail:
 class DedicatedIp:
     """Dedicated IP: the site gets an address of its own from the server's pool."""
 
-    code = "dedicated-ip"
+    code = "ip-dedicado"
     family = "dedicated-ip"
 
     async def enable(self, ctx: AddonContext) -> dict[str, Any]:
@@ -217,7 +217,7 @@ class DedicatedIp:
             await ctx.whm.set_site_ip(ctx.user, free[0])
             return {"ip": free[0]}
 
-        return dict(await ctx.step("addon.dedicated-ip.assign", assign))
+        return dict(await ctx.step(f"addon.{self.code}.assign", assign))
 
     async def disable(self, ctx: AddonContext) -> dict[str, Any]:
         async def release() -> dict[str, Any]:
@@ -227,13 +227,13 @@ class DedicatedIp:
                 await ctx.whm.set_site_ip(ctx.user, shared[0])
             return {"ip": shared[0] if shared else account.ip}
 
-        return dict(await ctx.step("addon.dedicated-ip.release", release))
+        return dict(await ctx.step(f"addon.{self.code}.release", release))
 
 
 class Security:
     """Security: the web application firewall (ModSecurity) on every domain."""
 
-    code = "security"
+    code = "seguranca"
     family = "security"
 
     async def _set(self, ctx: AddonContext, on: bool) -> None:
@@ -242,7 +242,7 @@ class Security:
             if not states or any(enabled != on for enabled in states.values()):
                 await ctx.whm.set_modsecurity(ctx.user, enabled=on)
 
-        await ctx.step(f"addon.security.{'enable' if on else 'disable'}", apply)
+        await ctx.step(f"addon.{self.code}.{'enable' if on else 'disable'}", apply)
 
     async def enable(self, ctx: AddonContext) -> dict[str, Any]:
         await self._set(ctx, True)
@@ -250,6 +250,31 @@ class Security:
 
     async def disable(self, ctx: AddonContext) -> dict[str, Any]:
         await self._set(ctx, False)
+        return {}
+
+
+class AssistedMigration:
+    """Assisted migration: our staff bring the site over from another host.
+    Nothing changes on WHM by itself: the account must exist, and the staff
+    get a task (an operator alert naming the account) when it is bought."""
+
+    code = "migracao"
+    family = "migration"
+
+    async def enable(self, ctx: AddonContext) -> dict[str, Any]:
+        async def check() -> None:
+            await ctx.whm.account_summary(ctx.user)  # the destination exists
+
+        await ctx.step(f"addon.{self.code}.check_account", check)
+        return {
+            "operator_task": (
+                f"Migração assistida: trazer o site de {ctx.domain} para a conta {ctx.user} "
+                f"no servidor {ctx.whm.server} / Assisted migration: bring {ctx.domain}'s site "
+                f"into account {ctx.user} on {ctx.whm.server}"
+            )
+        }
+
+    async def disable(self, ctx: AddonContext) -> dict[str, Any]:
         return {}
 
 
@@ -262,6 +287,7 @@ ADDONS: dict[str, AddonProvisioner] = {
         ProfessionalEmail("email-business", maxpop="unlimited", max_email_per_hour="2000"),
         DedicatedIp(),
         Security(),
+        AssistedMigration(),
     )
 }
 """Every add-on provisioning knows, by the code billing sells it under."""

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hospeda.contracts import Actor, Envelope, Payload, Topic, new_id, utcnow
 from hospeda.contracts.audit import AuditRecord
 from hospeda.contracts.notify import Channel, Recipient, SendNotification
+from hospeda.contracts.ops import OperatorAlertRaised, Severity
 from hospeda.contracts.provisioning import (
     AddonChanged,
     AddonDisabled,
@@ -38,7 +39,12 @@ from hospeda.contracts.provisioning import (
     TerminateAccount,
     UnsuspendAccount,
 )
-from hospeda.contracts.topics import AUDIT_RECORDS, NOTIFY_COMMANDS, PROVISIONING_SERVICE
+from hospeda.contracts.topics import (
+    AUDIT_RECORDS,
+    NOTIFY_COMMANDS,
+    OPS_ALERT,
+    PROVISIONING_SERVICE,
+)
 from hospeda.provisioning import addons, domain
 from hospeda.provisioning import repository as repo
 from hospeda.provisioning.domain import Action, ServiceState
@@ -572,6 +578,20 @@ async def addon_enabled(
         topic=PROVISIONING_SERVICE,
         key=service_id,
     )
+    task = details.get("operator_task")
+    if task:  # an add-on that people deliver: they get it as a task
+        flow.emit(
+            session,
+            OperatorAlertRaised(
+                alert_id=new_id(),
+                severity=Severity.INFO,
+                source=SERVICE,
+                summary=str(task)[:500],
+                details={"service_id": str(service_id), "domain": record.domain, "addon": code},
+            ),
+            topic=OPS_ALERT,
+            key=SERVICE,
+        )
     flow.audit(
         session,
         "provisioning.addon.enabled",
