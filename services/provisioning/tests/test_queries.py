@@ -50,6 +50,11 @@ async def test_services_are_listed_and_read_per_company_and_servers_by_staff_onl
         ]
         created = [i["created_at"] for i in items]
         assert created == sorted(created, reverse=True)  # newest first
+        assert (await bus.ask("services.list", {"status": "suspended"}, company_id=ours))[
+            "items"
+        ] == []
+        active = await bus.ask("services.list", {"state": "active"}, company_id=ours)
+        assert len(active["items"]) == 3
         everything = await bus.ask("services.list", {}, company_id=None, actor=STAFF)
         assert len(everything["items"]) == 4
         with pytest.raises(QueryFailed) as refused:

@@ -73,7 +73,8 @@ def _service_item(record: HostedService, addons: list[ServiceAddon]) -> dict[str
 
 
 async def list_services(params: dict[str, Any], ctx: QueryContext) -> dict[str, Any]:
-    """``services.list``: ``{limit, cursor, state}`` → ``{items, next_cursor}``, newest first."""
+    """``services.list``: ``{limit, cursor, state}`` → ``{items, next_cursor}``, newest first
+    (``status`` is accepted for ``state``: the gateway's name for the filter)."""
     limit = _limit(params)
     cursor = params.get("cursor")
     try:
@@ -83,7 +84,7 @@ async def list_services(params: dict[str, Any], ctx: QueryContext) -> dict[str, 
     rows = await repo.services_page(
         ctx.session,
         company_id=_tenant(ctx),
-        state=params.get("state"),
+        state=params.get("state") or params.get("status"),
         limit=limit + 1,
         before_seq=before,
     )
