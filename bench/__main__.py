@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import billing, dns, foundation, gateway
+from bench import billing, dns, foundation, gateway, provisioning
 from bench.support import Report, postgres_admin_url
 
 
@@ -26,6 +26,7 @@ async def main(only: set[str]) -> None:
         "gateway": gateway.gateway,
         "billing": billing.everything,
         "dns": dns.delegation_checks,
+        "provisioning": provisioning.create_accounts,
     }
     with tempfile.TemporaryDirectory() as tmp:
         for name, scenario in scenarios.items():

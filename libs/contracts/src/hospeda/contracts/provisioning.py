@@ -135,6 +135,10 @@ class ServiceProvisioningFailed(Payload):
     service_id: UUID
     job_id: UUID
     reason: str
+    job_kind: str | None = Field(
+        default=None,
+        description="What gave up, e.g. `create-account`, `suspend-account`, `enable-addon`.",
+    )
 
 
 class ServicePackageChanged(Payload):

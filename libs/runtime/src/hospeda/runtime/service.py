@@ -64,6 +64,7 @@ class ServiceRuntime:
         self.workers: list[JobWorker] = []
         self._background: list[tuple[str, Background]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._starters: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
 
@@ -80,6 +81,11 @@ class ServiceRuntime:
         the service runs; it is restarted with backoff if it crashes."""
         self._background.append((name, loop))
 
+    def on_start(self, prepare: Callable[[], Awaitable[None]]) -> None:
+        """Call ``prepare`` at start-up, after the migrations and before any
+        message is consumed or job claimed (e.g. seed reference data)."""
+        self._starters.append(prepare)
+
     def on_stop(self, close: Callable[[], Awaitable[None]]) -> None:
         """Call ``close`` when the service stops, after its workers (to release
         clients the service owns: an HTTP client, a Redis connection)."""
@@ -89,6 +95,8 @@ class ServiceRuntime:
         if self._started:
             return
         await upgrade(self.db, *self.migrations)
+        for prepare in self._starters:
+            await prepare()
         await ensure_topics(
             self.settings.kafka_bootstrap_servers,
             partitions=self.settings.topic_partitions,

@@ -1,0 +1,1 @@
+"""Outbound I/O of the provisioning service (WHM / cPanel)."""

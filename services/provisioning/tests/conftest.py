@@ -1,0 +1,3 @@
+from provisioning_kit import bus, whm
+
+__all__ = ["bus", "whm"]
