@@ -122,8 +122,10 @@ async def job_engine(report: Report, admin_url: str | None, tmp: Path, count: in
         (1, 1, 0, True),
         (1, 1, 49, True),
         (1, 50, 0, True),
+        (1, 50, 50, True),
         (2, 50, 0, True),
-        (1, 50, 0, False),
+        (2, 50, 50, True),
+        (1, 50, 50, False),
     ]
     for processes, concurrency, prefetch, events in cases:
         async with fresh_database(admin_url, tmp, "jobs") as url:

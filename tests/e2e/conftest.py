@@ -17,8 +17,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
+def platform_env() -> dict[str, str]:
+    """Extra settings for every process of the platform (override in a module)."""
+    return {}
+
+
+@pytest.fixture
 async def platform(
-    kafka_bootstrap: str, redis_url: str, make_database_url: DatabaseFactory, tmp_path: Path
+    kafka_bootstrap: str,
+    redis_url: str,
+    make_database_url: DatabaseFactory,
+    tmp_path: Path,
+    platform_env: dict[str, str],
 ) -> AsyncIterator[Stack]:
     databases = {name: await make_database_url(name) for name in (*SERVICES, "gateway")}
     environ = {
@@ -27,6 +37,7 @@ async def platform(
         "REDIS_URL": redis_url,
         "HOSPEDA_ENV": "test",
         "HOSPEDA_KAFKA_SESSION_TIMEOUT_MS": "2000",
+        **platform_env,
     }
     stack = Stack(
         root=ROOT,

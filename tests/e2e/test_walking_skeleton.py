@@ -55,12 +55,13 @@ async def test_a_probe_crosses_every_service_on_one_trace(
     try:
 
         async def audited() -> list[dict]:
-            return await client.ask(
+            page = await client.ask(
                 "audit",
                 "entries.list",
                 {"correlation_id": probe["correlation_id"]},
                 actor=Actor(kind="staff", id="auditor"),
             )
+            return page["items"]
 
         entries = await audited()
         for _ in range(100):

@@ -113,3 +113,50 @@ async def test_a_failing_message_in_a_batch_does_not_hold_back_the_others(
     await eventually(twenty, message="the 20 good messages")
     dead = await read_topic(kafka_bootstrap, AUDIT_RECORDS.dlq, expect=1)
     assert "RuntimeError: a bug in the handler" in dict(dead[0].headers)["x-dlq-reason"].decode()
+
+
+async def test_a_persons_refused_command_is_explained_to_them(
+    database_url: str, kafka_bootstrap: str, producer: AIOKafkaProducer
+) -> None:
+    from uuid import uuid4
+
+    from hospeda.contracts import Actor, Envelope
+    from hospeda.contracts.billing import BillingCycle, PlaceOrder
+    from hospeda.contracts.topics import BILLING_COMMANDS, OPS_COMMAND
+    from hospeda.runtime.errors import PermanentError
+    from hospeda.runtime.messaging import MessageRouter
+
+    router = MessageRouter("rtsvc")
+
+    @router.on(BILLING_COMMANDS, PlaceOrder)
+    async def refuse(message: Envelope, ctx) -> None:  # type: ignore[no-untyped-def]
+        raise PermanentError("plano desconhecido / unknown plan 'gold'")
+
+    runtime = ServiceRuntime(make_settings(database_url, kafka_bootstrap), router=router)
+    await runtime.start()
+    try:
+        company = uuid4()
+        order = PlaceOrder(
+            order_id=uuid4(), plan_code="gold", domain="loja.com.br", cycle=BillingCycle.MONTHLY
+        )
+        by_person = Envelope.of(order, actor=Actor(kind="user", id="u-1"), company_id=company)
+        by_system = Envelope.of(order, actor=Actor.system("billing"), company_id=company)
+        for message in (by_system, by_person):
+            await producer.send_and_wait(
+                BILLING_COMMANDS.name, encode(message), key=str(company).encode()
+            )
+        dead = await read_topic(
+            runtime.settings.kafka_bootstrap_servers, BILLING_COMMANDS.dlq, expect=2
+        )
+        assert len(dead) == 2
+        told = await read_topic(
+            runtime.settings.kafka_bootstrap_servers, OPS_COMMAND.name, expect=1
+        )
+    finally:
+        await runtime.stop()
+    assert len(told) == 1  # only the person is told; a system's command is an operator matter
+    rejection = decode(told[0].value)
+    assert rejection.payload.command_id == by_person.id
+    assert rejection.payload.reason == "plano desconhecido / unknown plan 'gold'"
+    assert rejection.correlation_id == by_person.correlation_id
+    assert rejection.company_id == company

@@ -15,15 +15,15 @@ from hospeda.dns.models import Zone
 
 # The simulator blocks the token for a whole window once it sees more than
 # LIMIT requests in WINDOW seconds (as Cloudflare does). Time is compressed
-# 60 times (5 s for Cloudflare's 5 minutes), so the service keeps its margin
+# 150 times (2 s for Cloudflare's 5 minutes), so the service keeps its margin
 # in time as well as in count: a request may wait on a busy event loop between
 # taking its slot and reaching the simulator. Unthrottled, the service sends
 # well over LIMIT per WINDOW (with DNS_TEST_SERVICE_RATE_LIMIT=100000 this
 # test fails with 429s).
 LIMIT = 200
-WINDOW = 5.0
+WINDOW = 2.0
 SERVICE_LIMIT = int(os.environ.get("DNS_TEST_SERVICE_RATE_LIMIT", "180"))
-SERVICE_WINDOW = 6.0
+SERVICE_WINDOW = 2.4
 ZONES = 500
 REQUESTS_PER_ZONE = 9  # the zone and its 8 default records
 

@@ -37,6 +37,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
     ("GET", "/conta/{action}"): EVERYONE,
+    ("GET", "/app/pagamento/retorno"): EVERYONE,
     ("POST", "/api/v1/auth/signup"): EVERYONE,
     ("POST", "/api/v1/auth/signup/invited"): EVERYONE,
     ("POST", "/api/v1/auth/verify-email"): EVERYONE,
@@ -79,6 +80,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/invoices"): {OWNER, ADMIN, BILLING, VIEWER, SA, SU, SB, AU},
     ("GET", "/api/v1/invoices/{invoice_id}"): {OWNER, ADMIN, BILLING, VIEWER, SA, SU, SB, AU},
     ("POST", "/api/v1/invoices/{invoice_id}/pay"): {OWNER, ADMIN, BILLING, SA},
+    ("POST", "/api/v1/invoices/{invoice_id}/confirm-payment"): {OWNER, ADMIN, BILLING, SA},
     ("POST", "/api/v1/invoices/{invoice_id}/refund"): {SA, SB},
     ("POST", "/api/v1/invoices/{invoice_id}/void"): {SA, SB},
     ("GET", "/api/v1/subscriptions"): SIGNED_IN,
@@ -132,6 +134,7 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
         ("GET", "/"): ("/", None),
         ("GET", "/healthz"): ("/healthz", None),
         ("GET", "/conta/{action}"): ("/conta/redefinir-senha?token=x", None),
+        ("GET", "/app/pagamento/retorno"): ("/app/pagamento/retorno?invoice=x", None),
         ("POST", "/api/v1/auth/signup"): (
             "/api/v1/auth/signup",
             {
@@ -225,6 +228,10 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
         ("POST", "/api/v1/invoices/{invoice_id}/pay"): (
             f"/api/v1/invoices/{inv}/pay",
             {"method": "pix"},
+        ),
+        ("POST", "/api/v1/invoices/{invoice_id}/confirm-payment"): (
+            f"/api/v1/invoices/{inv}/confirm-payment",
+            {"payment_intent_id": "pi_123456"},
         ),
         ("POST", "/api/v1/invoices/{invoice_id}/refund"): (
             f"/api/v1/invoices/{inv}/refund",

@@ -56,3 +56,14 @@ class PipelineProbeCompleted(Payload):
     TYPE: ClassVar[str] = "ops.probe.completed"
     probe_id: UUID
     hops: tuple[ProbeHop, ...]
+
+
+class CommandRejected(Payload):
+    """A service refused a command a person sent (bad input, a broken rule):
+    the reason, in words to show them. Carries the command's correlation id,
+    so the gateway's ``operation_id`` finds it. Key: company id."""
+
+    TYPE: ClassVar[str] = "ops.command.rejected"
+    command_id: UUID
+    command_type: str
+    reason: str = Field(description="pt-BR first, then English.")

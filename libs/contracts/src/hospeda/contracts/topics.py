@@ -226,6 +226,13 @@ OPS_ALERT = Topic(
     (ops.OperatorAlertRaised,),
     "any service",
 )
+OPS_COMMAND = Topic(
+    "ops.command.v1",
+    "company id",
+    "Commands a service refused, and why, for the people who sent them (live in the web app).",
+    (ops.CommandRejected,),
+    "any service",
+)
 OPS_PROBE = Topic(
     "ops.probe.v1",
     "probe id",
@@ -259,6 +266,7 @@ TOPICS: tuple[Topic, ...] = (
     NOTIFY_NOTIFICATION,
     AUDIT_RECORDS,
     OPS_ALERT,
+    OPS_COMMAND,
     OPS_PROBE,
     *QUERY_TOPICS.values(),
 )

@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hospeda.contracts import (
     Actor,
+    ActorKind,
     Envelope,
     Payload,
     Topic,
@@ -37,8 +38,9 @@ from hospeda.contracts import (
     decode,
     utcnow,
 )
+from hospeda.contracts.ops import CommandRejected
 from hospeda.contracts.queries import Query, QueryError, QueryReply
-from hospeda.contracts.topics import QUERY_TOPICS
+from hospeda.contracts.topics import OPS_COMMAND, QUERY_TOPICS
 from hospeda.runtime import inbox, outbox
 from hospeda.runtime.broker import publish
 from hospeda.runtime.db import Database
@@ -324,6 +326,32 @@ class MessageConsumer:
         if not isinstance(exc, PermanentError):
             log.error("handler for %s failed", item.envelope.type, exc_info=exc)
         await self.dead_letter(item.record, f"{type(exc).__name__}: {exc}")
+        await self._tell_the_sender(item.envelope, item.record.topic, exc)
+
+    async def _tell_the_sender(self, envelope: Envelope[Any], topic: str, exc: Exception) -> None:
+        """A person's command that can never be applied must not vanish into
+        the DLQ: say why on ``ops.command.v1`` (the web app shows it live)."""
+        if envelope.actor.kind is ActorKind.SYSTEM or not topic.endswith(".commands.v1"):
+            return
+        reason = (
+            str(exc)
+            if isinstance(exc, PermanentError)
+            else (
+                "não foi possível processar o pedido; a equipe foi avisada / "
+                "the request could not be processed; the team has been told"
+            )
+        )
+        rejected = Envelope.of(
+            CommandRejected(
+                command_id=envelope.id, command_type=envelope.type, reason=reason[:1000]
+            ),
+            actor=Actor.system(self.router.service),
+            cause=envelope,
+        )
+        try:
+            await publish(self.producer, rejected, topic=OPS_COMMAND, key=envelope.company_id)
+        except Exception:
+            log.exception("could not announce the rejection of %s", envelope.id)
 
     async def dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
         """Park ``record`` on ``<topic>.dlq`` with why and where it came from."""

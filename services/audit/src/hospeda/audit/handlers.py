@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from hospeda.audit.domain import GENESIS, describe, entry_hash
 from hospeda.audit.models import AuditEntry, ChainHead
-from hospeda.contracts import Envelope, utcnow
+from hospeda.contracts import ActorKind, Envelope, utcnow
 from hospeda.contracts.topics import QUERY_TOPICS, TOPICS
 from hospeda.runtime.errors import PermanentError
 from hospeda.runtime.messaging import MessageContext, MessageRouter, QueryContext, current_trace_id
@@ -41,36 +41,51 @@ def build_router() -> MessageRouter:
             head.last_seq, head.last_hash = entry.seq, digest  # type: ignore[assignment]
 
     @router.query("entries.list")
-    async def list_entries(params: dict[str, Any], ctx: QueryContext) -> list[dict[str, Any]]:
-        statement = (
-            sa.select(AuditEntry)
-            .order_by(AuditEntry.seq)
-            .limit(min(int(params.get("limit", 100)), 500))
-        )
-        if "correlation_id" in params:
+    async def list_entries(params: dict[str, Any], ctx: QueryContext) -> dict[str, Any]:
+        """A company's entries, oldest first; ``cursor`` is the last ``seq`` seen.
+        Without a company only staff may read (the whole platform)."""
+        if ctx.company_id is None and ctx.actor.kind is not ActorKind.STAFF:
+            raise PermanentError("company_id is required")
+        limit = max(1, min(int(params.get("limit", 100)), 500))
+        statement = sa.select(AuditEntry).order_by(AuditEntry.seq).limit(limit + 1)  # type: ignore[arg-type]
+        if params.get("correlation_id"):
             statement = statement.where(
                 AuditEntry.correlation_id == _uuid(params["correlation_id"])
             )
+        if params.get("cursor"):
+            statement = statement.where(AuditEntry.seq > _seq(params["cursor"]))  # type: ignore[operator]
         if ctx.company_id is not None:
             statement = statement.where(AuditEntry.company_id == ctx.company_id)
-        rows = (await ctx.session.execute(statement)).scalars().all()
-        return [
-            {
-                "seq": row.seq,
-                "action": row.action,
-                "entity": row.entity,
-                "entity_id": row.entity_id,
-                "actor": {"kind": row.actor_kind, "id": row.actor_id},
-                "topic": row.topic,
-                "occurred_at": row.occurred_at.isoformat(),
-                "correlation_id": str(row.correlation_id),
-                "trace_id": row.trace_id,
-                "hash": row.hash,
-            }
-            for row in rows
-        ]
+        rows = list((await ctx.session.execute(statement)).scalars().all())
+        page = rows[:limit]
+        return {
+            "items": [
+                {
+                    "seq": row.seq,
+                    "action": row.action,
+                    "entity": row.entity,
+                    "entity_id": row.entity_id,
+                    "actor": {"kind": row.actor_kind, "id": row.actor_id},
+                    "ip": row.ip,
+                    "topic": row.topic,
+                    "occurred_at": row.occurred_at.isoformat(),
+                    "correlation_id": str(row.correlation_id),
+                    "trace_id": row.trace_id,
+                    "hash": row.hash,
+                }
+                for row in page
+            ],
+            "next_cursor": str(page[-1].seq) if len(rows) > limit else None,
+        }
 
     return router
+
+
+def _seq(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise PermanentError(f"not a cursor: {value!r}") from None
 
 
 def _uuid(value: Any) -> UUID:

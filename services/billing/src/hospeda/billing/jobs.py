@@ -112,7 +112,7 @@ def register_jobs(engine: JobEngine, billing: Billing, *, attempts: int, base_de
                     },
                     idempotency_key=f"pi-{payment_id}",
                     pix_expires_after_s=billing.settings.stripe_pix_expires_after_s,
-                    return_url=billing.settings.return_url,
+                    return_url=f"{billing.settings.return_url}?invoice={facts['invoice_id']}",
                 )
             except Declined as declined:
                 return {

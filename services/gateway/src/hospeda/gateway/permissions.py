@@ -168,5 +168,6 @@ TOPIC_PERMISSIONS: dict[str, Permission] = {
     "dns.zone.v1": Permission.DNS_READ,
     "dns.job.v1": Permission.DNS_READ,
     "identity.user.v1": Permission.MEMBERS_READ,
+    "ops.command.v1": Permission.COMPANY_READ,  # why a command someone sent was refused
 }
 """Event topics the live stream relays, and what a person needs to see each."""

@@ -19,6 +19,7 @@ from hospeda.contracts.billing import (
     BillingCycle,
     CancelSubscription,
     ChangeSubscription,
+    ConfirmPayment,
     OrderAddon,
     PayInvoice,
     PaymentMethod,
@@ -98,7 +99,9 @@ async def place_order(
             domain=body.domain,
             cycle=body.cycle,
             addons=tuple(body.addons),
-            contact_email=str(body.contact_email) if body.contact_email else None,
+            contact_email=str(
+                body.contact_email or ctx.me.email
+            ),  # the orderer, unless told otherwise
         ),
         topic=BILLING_COMMANDS,
         key=ctx.company_id,
@@ -163,6 +166,36 @@ async def pay_invoice(
         topic=BILLING_COMMANDS,
         key=ctx.company_id,
         action="invoice.pay",
+        entity="invoice",
+        entity_id=invoice_id,
+        before={"status": invoice.get("status")},
+    )
+
+
+class ConfirmIn(BaseModel):
+    model_config = _example(payment_intent_id="pi_3PqX2nLkdIwHu7ix0cDg1Z2a")
+
+    payment_intent_id: str = Field(min_length=4, max_length=255, pattern=r"^pi_[A-Za-z0-9_]+$")
+
+
+@router.post(
+    "/invoices/{invoice_id}/confirm-payment",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=COMMAND,
+    summary="Voltei do pagamento / Back from paying (3-D Secure, bank page, Pix)",
+)
+async def confirm_payment(
+    invoice_id: UUID, body: ConfirmIn, ctx: Annotated[RequestContext, allow(P.INVOICES_PAY)]
+) -> Accepted:
+    """The customer's browser came back from Stripe: billing checks the
+    PaymentIntent itself and applies it once, however often this is sent."""
+    invoice = await forward.get(ctx, SERVICE, "invoices.get", invoice_id=invoice_id)
+    return await forward.command(
+        ctx,
+        ConfirmPayment(invoice_id=invoice_id, payment_intent_id=body.payment_intent_id),
+        topic=BILLING_COMMANDS,
+        key=ctx.company_id,
+        action="invoice.confirm_payment",
         entity="invoice",
         entity_id=invoice_id,
         before={"status": invoice.get("status")},

@@ -95,3 +95,35 @@ async def home() -> str:
 @router.get("/healthz")
 async def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+# Where Stripe sends the customer back after 3-D Secure or a bank page
+# (billing's BILLING_RETURN_URL): tell billing to look, then show the answer.
+PAYMENT_RETURN = """<!doctype html>
+<html lang="pt-BR"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Hospeda — pagamento / payment</title>
+<style>body{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}</style></head>
+<body><h1>Hospeda</h1><p id="out" aria-live="polite">Confirmando o pagamento… / Confirming the payment…</p>
+<script>
+const q = new URLSearchParams(location.search);
+const csrf = (document.cookie.match(/(?:^|; )(?:__Host-)?hospeda_csrf=([^;]*)/) || [])[1] || '';
+const out = document.getElementById('out');
+(async () => {
+  if (q.get('redirect_status') === 'failed') {
+    out.textContent = 'O pagamento não foi concluído. Tente de novo. / The payment did not go through. Please try again.';
+    return;
+  }
+  const r = await fetch('/api/v1/invoices/' + encodeURIComponent(q.get('invoice') || '') + '/confirm-payment', {
+    method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+    body: JSON.stringify({payment_intent_id: q.get('payment_intent')})});
+  const answer = await r.json();
+  out.textContent = r.ok
+    ? 'Recebemos seu pagamento; a fatura será baixada em instantes. / We got your payment; the invoice will be settled in a moment.'
+    : answer.detail;
+})();
+</script></body></html>"""
+
+
+@router.get("/app/pagamento/retorno", response_class=HTMLResponse)
+async def payment_return() -> HTMLResponse:
+    return HTMLResponse(PAYMENT_RETURN)
