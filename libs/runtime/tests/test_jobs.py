@@ -372,8 +372,11 @@ async def test_job_events_reach_kafka_through_the_outbox(
     runtime.jobs(engine, concurrency=2, poll_interval=0.02)
     await runtime.start()
     try:
-        async with runtime.db.transaction() as session:
-            job_id = await engine.enqueue(session, "record", {})
+        from opentelemetry import trace
+
+        with trace.get_tracer("test").start_as_current_span("the request that asked for the job"):
+            async with runtime.db.transaction() as session:
+                job_id = await engine.enqueue(session, "record", {})
         records = await read_topic(kafka_bootstrap, job_topic("provisioning").name, expect=2)
     finally:
         await runtime.stop()
@@ -382,3 +385,6 @@ async def test_job_events_reach_kafka_through_the_outbox(
     assert all(e.payload.job_id == job_id for e in envelopes)
     assert envelopes[0].correlation_id == envelopes[1].correlation_id
     assert {r.key for r in records} == {str(job_id).encode()}
+    # the job's outcome continues the trace of whatever asked for it
+    traces = {dict(r.headers)["traceparent"].decode().split("-")[1] for r in records}
+    assert len(traces) == 1

@@ -650,7 +650,13 @@ class JobEngine:
     ) -> None:
         """Publish ``payload`` as caused by ``job``, in ``session``'s transaction
         (for ``on_failure`` hooks)."""
-        outbox.add(session, self._envelope(payload, job), topic=topic, key=key)
+        outbox.add(
+            session,
+            self._envelope(payload, job),
+            topic=topic,
+            key=key,
+            trace_context=job.trace_context,
+        )
 
     def _envelope(self, payload: Payload, job: ClaimedJob) -> Envelope[Any]:
         return Envelope.of(
@@ -1102,13 +1108,23 @@ class JobWorker:
             job = outcome.job
             log_rows.append(_log_row(job, now, "succeeded", f"succeeded on attempt {job.attempt}"))
             for payload, topic, key in outcome.emitted:
-                outbox.add(session, engine._envelope(payload, job), topic=topic, key=key)
+                outbox.add(
+                    session,
+                    engine._envelope(payload, job),
+                    topic=topic,
+                    key=key,
+                    trace_context=job.trace_context,
+                )
             if engine.emit_events:
                 event = JobSucceeded(
                     job_id=job.id, queue=job.queue, kind=job.kind, key=job.key, attempts=job.attempt
                 )
                 outbox.add(
-                    session, engine._envelope(event, job), topic=engine.job_topic, key=job.id
+                    session,
+                    engine._envelope(event, job),
+                    topic=engine.job_topic,
+                    key=job.id,
+                    trace_context=job.trace_context,
                 )
         if retries:
             await session.execute(
@@ -1147,7 +1163,11 @@ class JobWorker:
                     error=error,
                 )
                 outbox.add(
-                    session, engine._envelope(retry_event, job), topic=engine.job_topic, key=job.id
+                    session,
+                    engine._envelope(retry_event, job),
+                    topic=engine.job_topic,
+                    key=job.id,
+                    trace_context=job.trace_context,
                 )
         if failures:
             await session.execute(
@@ -1183,6 +1203,7 @@ class JobWorker:
             engine._envelope(JobFailed(**base, attempts=job.attempt, error=error), job),
             topic=engine.job_topic,
             key=job.id,
+            trace_context=job.trace_context,
         )
         outbox.add(
             session,
@@ -1191,6 +1212,7 @@ class JobWorker:
             ),
             topic=engine.job_topic.dlq,
             key=job.id,
+            trace_context=job.trace_context,
         )
         alert = OperatorAlertRaised(
             alert_id=new_id(),
@@ -1205,7 +1227,13 @@ class JobWorker:
                 "attempts": job.attempt,
             },
         )
-        outbox.add(session, engine._envelope(alert, job), topic=OPS_ALERT, key=engine.service)
+        outbox.add(
+            session,
+            engine._envelope(alert, job),
+            topic=OPS_ALERT,
+            key=engine.service,
+            trace_context=job.trace_context,
+        )
         spec = engine.kinds.get(job.kind)
         if spec is not None and spec.on_failure is not None:
             await spec.on_failure(session, job, error, engine)

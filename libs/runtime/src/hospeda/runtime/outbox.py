@@ -22,10 +22,17 @@ _PENDING = "hospeda.outbox.pending"
 WRITTEN = "hospeda.outbox.written"
 
 
-def message_headers(envelope: Envelope[Any]) -> list[list[str]]:
-    """Kafka headers for a message: routing facts plus the current trace context."""
+def message_headers(
+    envelope: Envelope[Any], trace_context: dict[str, str] | None = None
+) -> list[list[str]]:
+    """Kafka headers for a message: routing facts plus the trace context —
+    the current one, or ``trace_context`` when the work belongs to another
+    trace (a job's outcome, committed by its worker's loop)."""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    if trace_context is None:
+        propagate.inject(carrier)
+    else:
+        carrier = trace_context
     headers = [
         ["content-type", "application/json"],
         ["type", envelope.type],
@@ -41,7 +48,12 @@ def topic_name(topic: Topic | str) -> str:
 
 
 def add(
-    session: AsyncSession, envelope: Envelope[Any], *, topic: Topic | str, key: str | UUID | None
+    session: AsyncSession,
+    envelope: Envelope[Any],
+    *,
+    topic: Topic | str,
+    key: str | UUID | None,
+    trace_context: dict[str, str] | None = None,
 ) -> None:
     """Queue ``envelope`` for publication when ``session``'s transaction commits.
 
@@ -55,7 +67,7 @@ def add(
             "topic": topic_name(topic),
             "key": str(key) if key is not None else None,
             "value": encode(envelope),
-            "headers": message_headers(envelope),
+            "headers": message_headers(envelope, trace_context),
             "created_at": utcnow(),
         }
     )
