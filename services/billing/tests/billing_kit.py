@@ -173,6 +173,7 @@ class Watcher:
         self.dead: list[tuple[Envelope[Any] | None, str]] = []
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self.polls = 0  # completed reads
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -202,6 +203,15 @@ class Watcher:
                         self.dead.append((envelope, reason))
                     else:
                         self.seen[record.topic].append(decode(record.value))
+            self.polls += 1
+
+    async def drained(self) -> bool:
+        """Everything already on the broker has been read: two whole reads
+        after this call (the broker's end offsets alone can lag behind)."""
+        start = self.polls
+        while self.polls < start + 2:
+            await asyncio.sleep(0.02)
+        return await self.caught_up()
 
     async def caught_up(self) -> bool:
         assert self._consumer is not None
@@ -350,7 +360,7 @@ class Harness:
                 )
                 if pending.scalar_one():
                     return False
-            return await self.watcher.caught_up()
+            return await self.watcher.drained()
 
         await eventually(settled, timeout=timeout, message="billing to settle")
 

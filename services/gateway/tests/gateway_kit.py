@@ -40,7 +40,7 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from hospeda.contracts import Actor, ActorKind, Envelope, UnreadableMessage, decode
-from hospeda.contracts.identity import CompanyRole
+from hospeda.contracts.identity import CompanyRegistered, CompanyRole
 from hospeda.contracts.notify import SendNotification
 from hospeda.contracts.queries import Query, QueryError, QueryReply
 from hospeda.contracts.topics import NOTIFY_COMMANDS, QUERY_TOPICS
@@ -364,8 +364,8 @@ async def find_message(
     return next(m for m in messages if match(m))
 
 
-async def emailed_token(bootstrap: str, *, template: str, email: str) -> str:
-    """The single-use token in the newest ``template`` e-mail to ``email``."""
+async def emailed(bootstrap: str, *, template: str, email: str) -> SendNotification:
+    """The newest ``template`` e-mail requested for ``email``."""
 
     def to(message: Envelope[Any]) -> bool:
         payload = message.payload
@@ -381,8 +381,29 @@ async def emailed_token(bootstrap: str, *, template: str, email: str) -> str:
         until=lambda seen: any(to(m) for m in seen),
         what=f"a {template} e-mail to {email}",
     )
-    link = str([m for m in messages if to(m)][-1].payload.data["link"])
-    return parse_qs(urlparse(link).query)["token"][0]
+    payload: SendNotification = [m for m in messages if to(m)][-1].payload
+    return payload
+
+
+async def emailed_token(bootstrap: str, *, template: str, email: str) -> str:
+    """The single-use token in the newest ``template`` e-mail to ``email``."""
+    return link_token(await emailed(bootstrap, template=template, email=email))
+
+
+def link_token(mail: SendNotification) -> str:
+    return parse_qs(urlparse(str(mail.data["link"])).query)["token"][0]
+
+
+async def company_registered_by(bootstrap: str, owner: UUID) -> UUID:
+    """The company whose sign-up ``owner`` made (from identity.company.v1)."""
+    found = await find_message(
+        bootstrap,
+        "identity.company.v1",
+        lambda m: isinstance(m.payload, CompanyRegistered) and m.payload.owner_user_id == owner,
+        what=f"the company {owner} signed up",
+    )
+    company: UUID = found.payload.company_id
+    return company
 
 
 # --- a browser ---------------------------------------------------------------------------
@@ -582,7 +603,7 @@ class Harness:
         """A new company and its owner, e-mail confirmed through the link that was sent."""
         email = email or unique_email("dona")
         browser = self.browser()
-        body = expect(
+        expect(
             await browser.post(
                 "/api/v1/auth/signup",
                 json={
@@ -592,15 +613,22 @@ class Harness:
                     "password": PASSWORD,
                 },
             ),
-            201,
+            202,
         )
-        token = await emailed_token(self.bootstrap, template="verify-email", email=email)
-        expect(await browser.post("/api/v1/auth/verify-email", json={"token": token}), 200)
+        verification = await emailed(self.bootstrap, template="verify-email", email=email)
+        expect(
+            await browser.post(
+                "/api/v1/auth/verify-email", json={"token": link_token(verification)}
+            ),
+            200,
+        )
+        user_id = verification.recipient.user_id
+        assert user_id is not None
         person = Person(
             email=email,
             browser=browser,
-            user_id=UUID(body["user_id"]),
-            company_id=UUID(body["company_id"]),
+            user_id=user_id,
+            company_id=await company_registered_by(self.bootstrap, user_id),
         )
         if login:
             await self.login(person)

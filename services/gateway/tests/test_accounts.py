@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 import sqlalchemy as sa
 from gateway_kit import (
@@ -13,8 +12,11 @@ from gateway_kit import (
     Harness,
     HarnessFactory,
     Person,
+    company_registered_by,
+    emailed,
     emailed_token,
     expect,
+    link_token,
     read_topic,
     unique_email,
 )
@@ -59,16 +61,20 @@ async def test_sign_up_login_2fa_invite_role_change_logout(harness: Harness) -> 
                 "password": PASSWORD,
             },
         ),
-        201,
+        202,
     )
+    assert signed == {"status": "check_your_email"}
     refused = await browser.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert refused.status_code == 403 and refused.json()["code"] == "email_not_verified"
-    token = await emailed_token(harness.bootstrap, template="verify-email", email=email)
+    verification = await emailed(harness.bootstrap, template="verify-email", email=email)
+    token = link_token(verification)
     expect(await browser.post("/api/v1/auth/verify-email", json={"token": token}), 200)
     again = await browser.post("/api/v1/auth/verify-email", json={"token": token})
     assert again.status_code == 400 and again.json()["code"] == "invalid_link"  # single use
 
-    owner = Person(email, browser, UUID(signed["user_id"]), UUID(signed["company_id"]))
+    user_id = verification.recipient.user_id
+    assert user_id is not None
+    owner = Person(email, browser, user_id, await company_registered_by(harness.bootstrap, user_id))
     login = await harness.login(owner)
     assert login["mfa_required"] is False and login["company_id"] == str(owner.company_id)
     me = expect(await browser.get("/api/v1/me"), 200)
@@ -375,3 +381,43 @@ async def test_the_demo_owner_can_sign_in_at_once(make_harness: HarnessFactory) 
     )
     assert answer.status_code == 200, answer.text
     assert expect(await browser.get("/api/v1/me"), 200)["role"] == "owner"
+
+
+async def test_sign_up_does_not_reveal_who_has_an_account(harness: Harness) -> None:
+    """Signing up with a registered address answers exactly like a new one; the
+    owner of the address is told by e-mail, and nothing is created."""
+    owner = await harness.sign_up(login=False)
+    stranger = harness.browser()
+    attempt = {
+        "company_name": "Concorrente Ltda",
+        "name": "Alguém",
+        "password": "outra-senha-bem-comprida",
+    }
+    fresh = await stranger.post(
+        "/api/v1/auth/signup", json={**attempt, "email": unique_email("novo")}
+    )
+    taken = await stranger.post("/api/v1/auth/signup", json={**attempt, "email": owner.email})
+    assert (
+        (taken.status_code, taken.json())
+        == (fresh.status_code, fresh.json())
+        == (
+            202,
+            {"status": "check_your_email"},
+        )
+    )
+
+    warning = await emailed(
+        harness.bootstrap, template="signup-existing-account", email=owner.email
+    )
+    assert warning.recipient.user_id == owner.user_id
+    assert str(warning.data["reset_link"]).endswith("/conta/esqueci-a-senha")
+    assert "token" not in warning.data["reset_link"]  # a link anyone could see grants nothing
+
+    # nothing was created or changed: the owner's password still works, in one company
+    await harness.login(owner)
+    me = expect(await owner.browser.get("/api/v1/me"), 200)
+    assert [c["name"] for c in me["companies"]] == ["Padaria Pão Quente"]
+    intruder = await stranger.post(
+        "/api/v1/auth/login", json={"email": owner.email, "password": attempt["password"]}
+    )
+    assert intruder.status_code == 401

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+import sqlalchemy as sa
 from gateway_kit import (
     PASSWORD,
     Harness,
@@ -15,10 +17,14 @@ from gateway_kit import (
     read_topic,
     unique_email,
 )
+from pydantic import SecretStr
 
 from hospeda.contracts import TOPICS
 from hospeda.contracts.identity import CompanyRole
 from hospeda.contracts.topics import NOTIFY_COMMANDS
+from hospeda.gateway.config import GatewaySettings
+from hospeda.runtime.db import Database
+from hospeda.runtime.sealing import SecretBox, UnreadableSecret
 
 
 class Capture(logging.Handler):
@@ -111,3 +117,30 @@ async def test_no_secret_reaches_kafka_or_the_logs(harness: Harness) -> None:
                 assert link not in text, f"a single-use link is on {topic}"
         assert link not in logs
         assert link in everything[NOTIFY_COMMANDS.name]
+
+
+async def test_totp_secrets_are_encrypted_at_rest(harness: Harness) -> None:
+    """A database dump alone cannot mint codes: the stored TOTP secret is sealed
+    with GATEWAY_TOTP_KEY, and only that key opens it."""
+    owner = await harness.sign_up()
+    await harness.enable_2fa(owner)
+    assert owner.totp is not None
+    db = Database(harness.database_url)
+    try:
+        async with db.engine.connect() as conn:
+            stored = (
+                await conn.execute(
+                    sa.text("SELECT totp_secret FROM user_account WHERE email = :e"),
+                    {"e": owner.email},
+                )
+            ).scalar_one()
+    finally:
+        await db.dispose()
+    assert owner.totp.secret not in stored
+    assert SecretBox(GatewaySettings().totp_key, setting="k").open(stored) == owner.totp.secret
+    with pytest.raises(UnreadableSecret):
+        SecretBox(SecretStr("another-key-entirely"), setting="k").open(stored)
+    # and the sealed secret still signs in
+    await owner.browser.post("/api/v1/auth/logout")
+    await harness.login(owner)
+    expect(await owner.browser.get("/api/v1/me"), 200)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from hospeda.runtime.settings import ServiceSettings
@@ -53,6 +53,10 @@ class GatewaySettings(ServiceSettings):
     password_reset_ttl_s: int = Field(default=3600, ge=60)
     invitation_ttl_s: int = Field(default=7 * 86400, ge=60)
 
+    totp_key: SecretStr = Field(
+        default=SecretStr("dev-gateway-totp-key-not-for-production"),
+        description="Encrypts TOTP secrets at rest; comma-separated to rotate (first encrypts).",
+    )
     require_staff_2fa: bool = Field(
         default=True, description="Staff permissions only work once the person has 2FA on."
     )
@@ -75,6 +79,8 @@ class GatewaySettings(ServiceSettings):
             problems.append("GATEWAY_PUBLIC_URL must be https://")
         if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:
             problems.append("argon2 needs at least 19 MiB and 2 passes (OWASP)")
+        if self.secret_is_weak(self.totp_key):
+            problems.append("GATEWAY_TOTP_KEY must be a long random secret")
         if not self.require_staff_2fa:
             problems.append("GATEWAY_REQUIRE_STAFF_2FA must be on")
         return problems

@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING
 
 from hospeda.contracts import Actor
 from hospeda.gateway import repository
-from hospeda.gateway.domain import Refused
 from hospeda.gateway.outgoing import Origin
-from hospeda.gateway.problems import ApiError
 
 if TYPE_CHECKING:
     from hospeda.gateway.app import Gateway
@@ -24,7 +22,10 @@ async def seed(gateway: Gateway) -> None:
     """Create the demo owner once (confirmed e-mail, no 2FA)."""
     origin = Origin(actor=Actor.system("gateway"), company_id=None, ip=None, user_agent="demo")
     try:
-        user, _ = await gateway.identity.sign_up(
+        async with gateway.runtime.db.transaction() as db:
+            if await repository.get_user_by_email(db, DEMO_EMAIL) is not None:
+                return  # already there
+        await gateway.identity.sign_up(
             origin,
             company_name="Padaria Demonstração",
             name="Conta de demonstração",
@@ -32,13 +33,11 @@ async def seed(gateway: Gateway) -> None:
             password=DEMO_PASSWORD,
             locale="pt-BR",
         )
-    except (Refused, ApiError):
-        return  # already there
+        async with gateway.runtime.db.transaction() as db:
+            user = await repository.get_user_by_email(db, DEMO_EMAIL)
+            if user is not None:
+                user.email_verified_at = user.email_verified_at or gateway.clock.now()
     except Exception:  # a demo never stops the platform from starting
         log.exception("could not seed the demo")
         return
-    async with gateway.runtime.db.transaction() as db:
-        fresh = await repository.get_user(db, user.id)
-        if fresh is not None:
-            fresh.email_verified_at = gateway.clock.now()
     log.warning("demo login: %s (password in hospeda/gateway/demo.py)", DEMO_EMAIL)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from hospeda.contracts import UnreadableMessage, decode
 from hospeda.gateway.permissions import TOPIC_PERMISSIONS, Permission
@@ -48,18 +48,6 @@ class Subscription:
     def wants(self, event: LiveEvent) -> bool:
         needed = TOPIC_PERMISSIONS.get(event.topic)
         return needed is not None and needed in self.permissions
-
-
-class _Ready(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, ready: asyncio.Event) -> None:
-        self.ready = ready
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        pass
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        if assigned:
-            self.ready.set()
 
 
 class EventHub:
@@ -107,17 +95,30 @@ class EventHub:
             heartbeat_interval_ms=max(self.settings.kafka_session_timeout_ms // 4, 500),
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
         )
-        consumer.subscribe(sorted(TOPIC_PERMISSIONS), listener=_Ready(self.ready))
+        consumer.subscribe(sorted(TOPIC_PERMISSIONS))
+        positioned: asyncio.Task[None] | None = None
         try:
             await consumer.start()
+            positioned = asyncio.create_task(self._ready_when_positioned(consumer))
             while True:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=500)
                 for records in batches.values():
                     for record in records:
                         self._relay(record.topic, record.value)
         finally:
+            if positioned is not None:
+                positioned.cancel()
             self.ready.clear()
             await consumer.stop()
+
+    async def _ready_when_positioned(self, consumer: AIOKafkaConsumer) -> None:
+        """Ready once partitions are assigned *and* their starting offsets are
+        known: an event published after that is certain to be relayed."""
+        while not consumer.assignment():
+            await asyncio.sleep(0.05)
+        for partition in consumer.assignment():
+            await consumer.position(partition)
+        self.ready.set()
 
     def _relay(self, topic: str, value: bytes | None) -> None:
         try:

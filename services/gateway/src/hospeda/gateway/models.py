@@ -50,7 +50,7 @@ class User(GatewayModel, table=True):
     password_hash: str = Field(max_length=255)
     email_verified_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
     staff_role: str | None = Field(default=None, max_length=20)
-    totp_secret: str | None = Field(default=None, max_length=64)
+    totp_secret: str | None = Field(default=None, max_length=255)  # sealed (SecretBox)
     totp_enabled_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
     totp_last_step: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
     session_stamp: int = Field(

@@ -43,6 +43,7 @@ from hospeda.gateway.outgoing import Origin, audit, notify, send
 from hospeda.gateway.permissions import Permission, StaffRole
 from hospeda.gateway.security import (
     Passwords,
+    TotpMatch,
     digest,
     match_totp,
     new_recovery_codes,
@@ -54,9 +55,11 @@ from hospeda.gateway.security import (
 from hospeda.gateway.sessions import Session, Sessions
 from hospeda.runtime.clock import Clock
 from hospeda.runtime.db import Database
+from hospeda.runtime.sealing import SecretBox
 
 VERIFY_EMAIL = "verify-email"
 PASSWORD_RESET = "password-reset"  # noqa: S105 - a template name
+SIGNUP_EXISTING_ACCOUNT = "signup-existing-account"
 
 
 @dataclass(frozen=True)
@@ -82,11 +85,14 @@ class IdentityService:
         self.sessions = sessions
         self.limiter = limiter
         self.clock = clock
+        # TOTP secrets are encrypted at rest: a database dump alone cannot mint codes
+        self.totp_box = SecretBox(settings.totp_key, setting="GATEWAY_TOTP_KEY")
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _link(self, path: str, token: str) -> str:
-        return f"{self.settings.public_url.rstrip('/')}{path}?token={token}"
+    def _link(self, path: str, token: str | None = None) -> str:
+        page = f"{self.settings.public_url.rstrip('/')}{path}"
+        return page if token is None else f"{page}?token={token}"
 
     async def _issue_link(
         self, db: AsyncSession, user: User, purpose: str, ttl_s: int
@@ -130,13 +136,17 @@ class IdentityService:
             raise Refused("not_found")
         return user
 
+    def _match_totp(self, user: User, code: str) -> TotpMatch | None:
+        if user.totp_secret is None:
+            return None
+        secret = self.totp_box.open(user.totp_secret)
+        return match_totp(secret, code, now=self.clock.now(), after_step=user.totp_last_step)
+
     async def _second_factor(self, db: AsyncSession, user: User, code: str) -> bool:
         """A TOTP code (once per time step) or an unused recovery code."""
         if user.totp_secret is None:
             return False
-        match = match_totp(
-            user.totp_secret, code, now=self.clock.now(), after_step=user.totp_last_step
-        )
+        match = self._match_totp(user, code)
         if match is not None:
             user.totp_last_step = match.step
             return True
@@ -160,26 +170,34 @@ class IdentityService:
         email: str,
         password: str,
         locale: str,
-    ) -> tuple[User, Company]:
-        """A new company and its owner; the owner confirms the e-mail before signing in."""
+    ) -> None:
+        """A new company and its owner; the owner confirms the e-mail before signing in.
+
+        An address that already has an account gets an e-mail saying so (with the
+        sign-in and reset links) instead: the answer is the same either way, so
+        sign-up cannot be used to find out who has an account here."""
         email = normalise_email(email)
-        await self.limiter.spend_email_request(origin.ip)
+        await self.limiter.spend_email_request(origin.ip, email)
         now = self.clock.now()
+        # hashed in both cases: the time taken does not tell them apart either
+        password_hash = await self.passwords.hash(password)
         user = User(
             id=new_id(),
             email=email,
             name=name,
             locale=locale,
-            password_hash=await self.passwords.hash(password),
+            password_hash=password_hash,
             created_at=now,
         )
         company = Company(id=new_id(), name=company_name, locale=locale, created_at=now)
-        origin.as_actor(Actor(kind=ActorKind.USER, id=str(user.id)))
-        origin.company_id = company.id
         try:
             async with self.db.transaction() as db:
-                if await repository.get_user_by_email(db, email) is not None:
-                    raise Refused("email_taken")
+                existing = await repository.get_user_by_email(db, email)
+                if existing is not None:
+                    self._tell_existing_account(db, origin, existing)
+                    return
+                origin.as_actor(Actor(kind=ActorKind.USER, id=str(user.id)))
+                origin.company_id = company.id
                 db.add(user)
                 db.add(company)
                 await db.flush()
@@ -223,9 +241,24 @@ class IdentityService:
                     company.id,
                     after={"name": company.name, "owner_user_id": str(user.id), "email": email},
                 )
-        except sa.exc.IntegrityError:  # the same e-mail signed up at the same moment
-            raise Refused("email_taken") from None
-        return user, company
+        except sa.exc.IntegrityError:  # the same e-mail signed up at the same moment: one wins
+            return
+
+    def _tell_existing_account(self, db: AsyncSession, origin: Origin, user: User) -> None:
+        origin.company_id = None
+        notify(
+            db,
+            origin,
+            template=SIGNUP_EXISTING_ACCOUNT,
+            recipient=Recipient(user_id=user.id, email=user.email, name=user.name),
+            locale=user.locale,
+            data={
+                "name": user.name,
+                "login_link": self._link("/"),
+                "reset_link": self._link("/conta/esqueci-a-senha"),
+            },
+        )
+        audit(db, origin, "user.signup_attempted_existing", "user", user.id)
 
     async def resend_verification(self, origin: Origin, email: str) -> None:
         """Send a new link if the address has an unconfirmed account (the answer never says)."""
@@ -401,9 +434,10 @@ class IdentityService:
             user = await self._user(db, user_id)
             if user.totp_enabled_at is not None:
                 raise Refused("totp_already_enabled")
-            user.totp_secret = new_totp_secret()
+            secret = new_totp_secret()
+            user.totp_secret = self.totp_box.seal(secret)
             audit(db, origin, "user.totp_setup_started", "user", user.id)
-            return user.totp_secret, totp_uri(user.totp_secret, user.email)
+            return secret, totp_uri(secret, user.email)
 
     async def enable_totp(
         self, origin: Origin, session: Session, code: str
@@ -415,9 +449,7 @@ class IdentityService:
                 raise Refused("totp_already_enabled")
             if user.totp_secret is None:
                 raise Refused("totp_not_started")
-            match = match_totp(
-                user.totp_secret, code, now=self.clock.now(), after_step=user.totp_last_step
-            )
+            match = self._match_totp(user, code)
             if match is None:
                 raise Refused("invalid_code")
             user.totp_last_step = match.step
@@ -461,9 +493,7 @@ class IdentityService:
             user = await self._user(db, user_id)
             if user.totp_enabled_at is None or user.totp_secret is None:
                 raise Refused("totp_not_enabled")
-            match = match_totp(
-                user.totp_secret, code, now=self.clock.now(), after_step=user.totp_last_step
-            )
+            match = self._match_totp(user, code)
             if match is None:
                 raise Refused("invalid_code")
             user.totp_last_step = match.step

@@ -46,6 +46,16 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "Hello {name},\n\nWe received a request to reset your password. To choose a new one, open:\n{link}\n\nThe link is valid for {expires_minutes} minutes and works once. If it was not you, ignore this e-mail.",
         ),
     },
+    "signup-existing-account": {
+        "pt-BR": (
+            "Você já tem uma conta na Hospeda",
+            "Olá {name},\n\nAlguém tentou criar uma nova conta com este endereço de e-mail, mas você já tem uma. Para entrar, abra:\n{login_link}\n\nEsqueceu a senha? Redefina aqui:\n{reset_link}\n\nSe não foi você, ignore este e-mail: nada mudou na sua conta.",
+        ),
+        "en": (
+            "You already have a Hospeda account",
+            "Hello {name},\n\nSomeone tried to create a new account with this e-mail address, but you already have one. To sign in, open:\n{login_link}\n\nForgot your password? Reset it here:\n{reset_link}\n\nIf it was not you, ignore this e-mail: nothing changed in your account.",
+        ),
+    },
     "invitation": {
         "pt-BR": (
             "Convite para {company_name}",

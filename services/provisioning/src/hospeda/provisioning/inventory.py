@@ -3,13 +3,9 @@ encrypted at rest (Fernet), one HTTP client per server."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import logging
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 
 from hospeda.contracts import utcnow
@@ -19,41 +15,29 @@ from hospeda.provisioning.config import ProvisioningSettings
 from hospeda.provisioning.models import WhmServer
 from hospeda.runtime.db import Database
 from hospeda.runtime.errors import PermanentError
+from hospeda.runtime.sealing import SecretBox, UnreadableSecret
 
 log = logging.getLogger(__name__)
 
 
 class CredentialCipher:
-    """Encrypts server credentials for the database. The key setting may list
-    several keys separated by commas: the first encrypts, all decrypt (rotation)."""
+    """Server credentials encrypted for the database (``PROVISIONING_CREDENTIALS_KEY``;
+    comma-separated keys rotate: the first encrypts, all decrypt)."""
 
     def __init__(self, keys: SecretStr) -> None:
-        materials = [k.strip() for k in keys.get_secret_value().split(",") if k.strip()]
-        if not materials:
-            raise ValueError("PROVISIONING_CREDENTIALS_KEY is empty")
-        self._fernet = MultiFernet([Fernet(_fernet_key(m)) for m in materials])
+        self._box = SecretBox(keys, setting="PROVISIONING_CREDENTIALS_KEY")
 
     def encrypt(self, secret: SecretStr) -> str:
-        return self._fernet.encrypt(secret.get_secret_value().encode()).decode("ascii")
+        return self._box.seal(secret.get_secret_value())
 
     def decrypt(self, ciphertext: str) -> SecretStr:
         try:
-            return SecretStr(self._fernet.decrypt(ciphertext.encode("ascii")).decode())
-        except InvalidToken:
+            return SecretStr(self._box.open(ciphertext))
+        except UnreadableSecret:
             raise PermanentError(
                 "não foi possível decifrar as credenciais do servidor (chave errada?) "
                 "/ cannot decrypt the server's credentials (wrong PROVISIONING_CREDENTIALS_KEY?)"
             ) from None
-
-
-def _fernet_key(material: str) -> bytes:
-    """A Fernet key as given, or one derived from a passphrase."""
-    try:
-        if len(base64.urlsafe_b64decode(material.encode())) == 32:
-            return material.encode()
-    except (binascii.Error, ValueError):
-        pass
-    return base64.urlsafe_b64encode(hashlib.sha256(material.encode()).digest())
 
 
 class Inventory:

@@ -206,7 +206,7 @@ class RenewalUseCases(BillingCore):
         rows = await u.session.execute(
             sa.select(Product.code, Product.name).where(Product.code.in_(codes))  # type: ignore[attr-defined]
         )
-        return dict(rows.tuples().all())
+        return {code: name for code, name in rows}
 
     async def run_dunning(self, now: datetime, *, batch: int = 200) -> int:
         """Walk every unpaid invoice through its dunning timeline. Each step

@@ -47,14 +47,16 @@ def session_info(session: Session) -> SessionInfo:
 
 @router.post(
     "/signup",
-    status_code=status.HTTP_201_CREATED,
-    responses=documented(409, 422, 429),
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=documented(422, 429),
     summary="Criar empresa e proprietário / Sign up a company and its owner",
 )
-async def sign_up(body: SignUp, ctx: Public) -> SignedUp:
-    """Creates the company (tenant) and its owner, and e-mails a confirmation link.
-    Signing in works once the e-mail is confirmed."""
-    user, company = await ctx.gateway.identity.sign_up(
+async def sign_up(body: SignUp, ctx: Public) -> Outcome:
+    """Creates the company (tenant) and its owner, and e-mails a confirmation link;
+    signing in works once the e-mail is confirmed. Always 202 with the same answer:
+    an address that already has an account is told so by e-mail, not here, so
+    sign-up does not reveal who is a customer."""
+    await ctx.gateway.identity.sign_up(
         ctx.origin,
         company_name=body.company_name,
         name=body.name,
@@ -62,7 +64,7 @@ async def sign_up(body: SignUp, ctx: Public) -> SignedUp:
         password=body.password,
         locale=body.locale,
     )
-    return SignedUp(user_id=user.id, company_id=company.id)
+    return Outcome(status="check_your_email")
 
 
 @router.post(

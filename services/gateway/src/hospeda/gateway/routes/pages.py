@@ -66,6 +66,11 @@ ACCOUNT_FORMS = {
         "Definir a nova senha / Set the new password",
         "/api/v1/auth/password/reset",
     ),
+    "esqueci-a-senha": (
+        '<label>E-mail <input name="email" type="email" required autocomplete="email"></label>',
+        "Enviar o link de redefinição / Send the reset link",
+        "/api/v1/auth/password/forgot",
+    ),
     "convite": (
         '<label>Nome / Name <input name="name" required></label>' + NEW_LOGIN_FIELD,
         "Criar conta e entrar na empresa / Create an account and join",
