@@ -124,7 +124,7 @@ async def _sign_in(base: str, database_url: str) -> tuple[str, str]:
                 "password": PASSWORD,
             },
         )
-        signed.raise_for_status()
+        signed.raise_for_status()  # 202: the address is confirmed below
         db = Database(database_url)
         try:  # the bench reads no e-mail: confirm the address directly
             async with db.transaction() as session:

@@ -14,7 +14,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hospeda.runtime import outbox
@@ -49,12 +54,16 @@ class Database:
         self.is_postgres = self.url.startswith("postgresql")
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_postgres:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # No pre-ping: with asyncpg it costs three round trips on every checkout.
+            # A connection found dead fails its one request and invalidates the pool
+            # (SQLAlchemy's disconnect handling); recycling retires idle ones.
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
         if self.is_sqlite:
             kwargs.update(connect_args={"timeout": 30})
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
+        self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._before_commit: list[BeforeCommit] = []
         self._after_commit: list[Callable[[AsyncSession], None]] = []
@@ -79,6 +88,13 @@ class Database:
                     await hook(session)
             for after in self._after_commit:
                 after(session)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads outside any unit of work: each statement runs
+        on its own (autocommit), so a one-query read is one round trip."""
+        async with self.reader.connect() as connection:
+            yield connection
 
     async def advisory_xact_lock(
         self, session: AsyncSession, key: int, *, wait: bool = True

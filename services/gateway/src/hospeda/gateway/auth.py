@@ -112,7 +112,7 @@ class Authenticator:
 
     async def from_session(self, session: Session, *, rotate: bool = True) -> Resolution:
         company = session.acting_company_id or session.company_id
-        async with self.db.engine.connect() as conn:  # a read: no unit of work
+        async with self.db.read() as conn:
             user = await repository.standing(conn, session.user_id, company)
         if user is None:  # the person is gone
             await self.sessions.delete(session)
@@ -163,7 +163,7 @@ class Authenticator:
         if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
             return None
         now = self.clock.now()
-        async with self.db.engine.connect() as conn:  # a read: no unit of work
+        async with self.db.read() as conn:
             token = await repository.token_by_hash(conn, digest(raw))
             if token is None or token.revoked:
                 return None

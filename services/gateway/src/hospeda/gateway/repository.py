@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -38,6 +39,14 @@ async def get_company(session: AsyncSession, company_id: UUID) -> Company | None
     return await session.get(Company, company_id)
 
 
+async def company_profile(conn: AsyncConnection, company_id: UUID) -> sa.Row[Any] | None:
+    """id, name and locale of a company: a read outside any unit of work."""
+    statement = sa.select(col(Company.id), col(Company.name), col(Company.locale)).where(
+        col(Company.id) == company_id
+    )
+    return (await conn.execute(statement)).first()
+
+
 @dataclass(frozen=True)
 class Standing:
     """What authorising a request needs about a person and their role in one
@@ -51,29 +60,40 @@ class Standing:
     role: str | None
 
 
+# built once: this runs on every request, and SQLAlchemy reuses the compiled form
+_STANDING_COLUMNS = (
+    col(User.id),
+    col(User.email),
+    col(User.staff_role),
+    col(User.totp_enabled_at),
+    col(User.session_stamp),
+)
+_STANDING_IN_COMPANY = sa.select(
+    *_STANDING_COLUMNS,
+    sa.select(col(Membership.role))
+    .where(
+        col(Membership.user_id) == sa.bindparam("user_id"),
+        col(Membership.company_id) == sa.bindparam("company_id"),
+    )
+    .scalar_subquery()
+    .label("role"),
+).where(col(User.id) == sa.bindparam("user_id"))
+_STANDING_ALONE = sa.select(*_STANDING_COLUMNS, sa.null().label("role")).where(
+    col(User.id) == sa.bindparam("user_id")
+)
+
+
 async def standing(
     conn: AsyncConnection, user_id: UUID, company_id: UUID | None
 ) -> Standing | None:
     """One query on a bare connection: this runs on every request."""
-    role = (
-        sa.select(col(Membership.role))
-        .where(col(Membership.user_id) == user_id, col(Membership.company_id) == company_id)
-        .scalar_subquery()
-        if company_id is not None
-        else sa.null()
-    )
-    row = (
-        await conn.execute(
-            sa.select(
-                col(User.id),
-                col(User.email),
-                col(User.staff_role),
-                col(User.totp_enabled_at),
-                col(User.session_stamp),
-                role.label("role"),
-            ).where(col(User.id) == user_id)
+    if company_id is None:
+        result = await conn.execute(_STANDING_ALONE, {"user_id": user_id})
+    else:
+        result = await conn.execute(
+            _STANDING_IN_COMPANY, {"user_id": user_id, "company_id": company_id}
         )
-    ).first()
+    row = result.first()
     if row is None:
         return None
     return Standing(row[0], row[1], row[2], row[3] is not None, row[4], row[5])

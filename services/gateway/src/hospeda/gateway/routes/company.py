@@ -44,8 +44,8 @@ COMMON = documented(401, 403, 422)
 
 @router.get("", responses=COMMON, summary="A empresa ativa / The active company")
 async def get_company(ctx: Annotated[RequestContext, allow(P.COMPANY_READ)]) -> CompanyOut:
-    async with ctx.gateway.runtime.db.transaction() as db:
-        company = await repository.get_company(db, ctx.company_id)
+    async with ctx.gateway.runtime.db.read() as conn:
+        company = await repository.company_profile(conn, ctx.company_id)
     if company is None:
         raise not_found()
     return CompanyOut(id=company.id, name=company.name, locale=company.locale)
