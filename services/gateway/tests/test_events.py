@@ -9,21 +9,31 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from aiokafka import AIOKafkaProducer
-from gateway_kit import EventStream, Harness
+from gateway_kit import EventStream, Harness, expect
 
 from hospeda.contracts import Actor, Envelope, Money, Payload, Topic
 from hospeda.contracts.billing import InvoicePaid
 from hospeda.contracts.identity import CompanyRole
 from hospeda.contracts.jobs import JobQueued
-from hospeda.contracts.topics import BILLING_INVOICE, PROVISIONING_JOB
+from hospeda.contracts.ops import CommandRejected
+from hospeda.contracts.topics import BILLING_INVOICE, OPS_COMMAND, PROVISIONING_JOB
+from hospeda.devstack.testing import eventually
 from hospeda.runtime.broker import publish
 
 
 async def send(
-    producer: AIOKafkaProducer, payload: Payload, topic: Topic, company: UUID | None
+    producer: AIOKafkaProducer,
+    payload: Payload,
+    topic: Topic,
+    company: UUID | None,
+    correlation_id: UUID | None = None,
 ) -> str:
     envelope = Envelope.of(
-        payload, actor=Actor.system("test"), company_id=company, ip="203.0.113.9"
+        payload,
+        actor=Actor.system("test"),
+        company_id=company,
+        ip="203.0.113.9",
+        correlation_id=correlation_id,
     )
     await publish(producer, envelope, topic=topic, key=str(uuid4()))
     return str(envelope.id)
@@ -120,3 +130,66 @@ async def test_the_stream_needs_a_signed_in_caller(harness: Harness) -> None:
         assert stream.status == 401
     finally:
         await stream.close()
+
+
+async def test_a_command_is_followed_by_its_operation_id(harness: Harness) -> None:
+    """Partners that poll: GET /operations/{id} shows what the command caused so
+    far — to its own company only, and only the kinds the caller may see."""
+    owner = await harness.sign_up(company="Padaria")
+    tech = await harness.invite(owner, CompanyRole.TECHNICAL)  # no invoices:read
+    stranger = await harness.sign_up(company="Oficina")
+    await harness.server.events_ready()
+    placed = expect(
+        await owner.browser.post(
+            "/api/v1/orders",
+            json={"plan_code": "hospedagem-pro", "domain": "paoquente.com.br", "cycle": "monthly"},
+        ),
+        202,
+    )
+    url = f"/api/v1/operations/{placed['operation_id']}"
+    first = expect(await owner.browser.get(url), 200)
+    assert (first["status"], first["command"], first["events"]) == (
+        "accepted",
+        "billing.place_order",
+        [],
+    )
+    assert first["resource_id"] == placed["resource_id"]
+
+    # what the services answer, under the command's correlation id
+    operation = UUID(placed["operation_id"])
+    producer = AIOKafkaProducer(bootstrap_servers=harness.bootstrap)
+    await producer.start()
+    try:
+        invoice = await send(producer, paid("A-7"), BILLING_INVOICE, owner.company_id, operation)
+        refused = await send(
+            producer,
+            CommandRejected(
+                command_id=uuid4(),
+                command_type="billing.place_order",
+                reason="Plano inexistente / unknown plan",
+            ),
+            OPS_COMMAND,
+            owner.company_id,
+            operation,
+        )
+        unrelated = await send(producer, paid("A-8"), BILLING_INVOICE, owner.company_id)
+    finally:
+        await producer.stop()
+
+    async def followed() -> bool:
+        answer = expect(await owner.browser.get(url), 200)
+        return len(answer["events"]) == 2
+
+    await eventually(followed, timeout=20, message="the operation's events")
+    seen = expect(await owner.browser.get(url), 200)
+    assert seen["status"] == "rejected"
+    assert seen["rejection"] == "Plano inexistente / unknown plan"
+    assert {e["id"] for e in seen["events"]} == {invoice, refused}
+    assert unrelated not in str(seen)
+    # the technical member may not see invoices: only the refusal
+    assert [e["id"] for e in expect(await tech.browser.get(url), 200)["events"]] == [refused]
+    # another company: exactly like an operation that does not exist
+    theirs = await stranger.browser.get(url)
+    missing = await stranger.browser.get(f"/api/v1/operations/{uuid4()}")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json()["code"] == missing.json()["code"]

@@ -65,6 +65,7 @@ async def test_another_companys_ids_answer_like_missing_ones(harness: Harness) -
                         "jobs:read",
                         "dns:read",
                         "dns:write",
+                        "events:stream",
                     ],
                 },
             ),
@@ -74,6 +75,17 @@ async def test_another_companys_ids_answer_like_missing_ones(harness: Harness) -
     staff = await harness.staff(StaffRole.SUPERADMIN)
     await harness.act_on(staff, bob.company_id)  # acting on Bob's company, not Alice's
 
+    alice_order = expect(
+        await alice.browser.post(
+            "/api/v1/orders",
+            json={
+                "plan_code": "hospedagem-pro",
+                "domain": "padariadaalice.net",
+                "cycle": "monthly",
+            },
+        ),
+        202,
+    )
     record = {"record": {"type": "TXT", "name": "@", "content": "roubado"}}
     probes: list[tuple[str, str, str, Any]] = [
         # (method, path with Alice's id, the same path with an unknown id, body)
@@ -96,6 +108,7 @@ async def test_another_companys_ids_answer_like_missing_ones(harness: Harness) -
         ),
         ("GET", "/api/v1/services/{}", mine["service"]["service_id"], None),
         ("GET", "/api/v1/jobs/{}", mine["job"]["job_id"], None),
+        ("GET", "/api/v1/operations/{}", alice_order["operation_id"], None),
         ("GET", "/api/v1/zones/{}", "alice.com.br", None),
         ("POST", "/api/v1/zones/{}/records", "alice.com.br", record),
         ("PUT", "/api/v1/zones/{}/records/r1", "alice.com.br", record),

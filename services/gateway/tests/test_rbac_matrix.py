@@ -104,6 +104,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     # audit trail and live events
     ("GET", "/api/v1/audit"): {OWNER, ADMIN, SA, AU},
     ("GET", "/api/v1/events"): SIGNED_IN,
+    ("GET", "/api/v1/operations/{operation_id}"): SIGNED_IN,
     # staff
     ("GET", "/api/v1/staff/companies"): STAFF,
     ("POST", "/api/v1/staff/acting"): STAFF,
@@ -277,6 +278,7 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
         ),
         ("GET", "/api/v1/audit"): ("/api/v1/audit", None),
         ("GET", "/api/v1/events"): ("/api/v1/events", None),
+        ("GET", "/api/v1/operations/{operation_id}"): (f"/api/v1/operations/{unknown}", None),
         ("GET", "/api/v1/staff/companies"): ("/api/v1/staff/companies", None),
         ("POST", "/api/v1/staff/acting"): (
             "/api/v1/staff/acting",

@@ -21,6 +21,7 @@ from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.events import EventHub
 from hospeda.gateway.idempotency import Idempotency
 from hospeda.gateway.limits import Limiter
+from hospeda.gateway.operations import Operations
 from hospeda.gateway.permissions import Permission, Scope, scope_of
 from hospeda.gateway.problems import install as install_problems
 from hospeda.gateway.routes import (
@@ -61,7 +62,8 @@ everything the platform's services offer.*
 - **Erros / Errors**: RFC 9457 `application/problem+json`, in pt-BR or
   English (`Accept-Language`). Another company's ids answer 404, like missing ones.
 - **Comandos / Commands** answer `202` with an `operation_id`; follow it on
-  `GET /api/v1/events` (Server-Sent Events). `Idempotency-Key` makes POSTs safe
+  `GET /api/v1/events` (Server-Sent Events) or poll
+  `GET /api/v1/operations/{operation_id}`. `Idempotency-Key` makes POSTs safe
   to repeat.
 - **Listas / Lists** are cursor-paginated: `limit`, then `cursor=next_cursor`.
 """
@@ -82,6 +84,7 @@ class Gateway:
     identity: IdentityService
     idempotency: Idempotency
     events: EventHub
+    operations: Operations
     clock: Clock
     unaudited: list[str] = field(default_factory=list)
 
@@ -95,7 +98,8 @@ def build_gateway(settings: GatewaySettings, *, clock: Clock | None = None) -> G
     sessions = Sessions(client, settings)
     limiter = Limiter(client, settings)
     passwords = Passwords(settings)
-    events = EventHub(settings)
+    operations = Operations(client)
+    events = EventHub(settings, operations)
     runtime.background("live-events", events.run)
     return Gateway(
         settings=settings,
@@ -121,6 +125,7 @@ def build_gateway(settings: GatewaySettings, *, clock: Clock | None = None) -> G
         ),
         idempotency=Idempotency(client, ttl_s=settings.idempotency_ttl_s),
         events=events,
+        operations=operations,
         clock=clock,
     )
 

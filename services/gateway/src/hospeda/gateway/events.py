@@ -18,8 +18,10 @@ from typing import Any
 from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer
+from redis.exceptions import RedisError
 
-from hospeda.contracts import UnreadableMessage, decode
+from hospeda.contracts import Envelope, UnreadableMessage, decode
+from hospeda.gateway.operations import Operations
 from hospeda.gateway.permissions import TOPIC_PERMISSIONS, Permission
 from hospeda.runtime.settings import ServiceSettings
 
@@ -53,8 +55,9 @@ class Subscription:
 class EventHub:
     """Fans events out from Kafka to the open streams of this instance."""
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, operations: Operations | None = None) -> None:
         self.settings = settings
+        self.operations = operations  # told of every event that belongs to an operation
         self.group_id = f"gateway.events.{settings.instance_id}"
         self.ready = asyncio.Event()
         self._subscriptions: dict[UUID, set[Subscription]] = {}
@@ -102,9 +105,17 @@ class EventHub:
             positioned = asyncio.create_task(self._ready_when_positioned(consumer))
             while True:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=500)
-                for records in batches.values():
-                    for record in records:
-                        self._relay(record.topic, record.value)
+                relayed = [
+                    (record.topic, envelope)
+                    for records in batches.values()
+                    for record in records
+                    if (envelope := self._relay(record.topic, record.value)) is not None
+                ]
+                if self.operations is not None and relayed:
+                    try:
+                        await self.operations.observe(relayed)
+                    except RedisError:  # the live feed goes on; a poller sees less
+                        log.warning("could not record operation events", exc_info=True)
         finally:
             if positioned is not None:
                 positioned.cancel()
@@ -120,14 +131,15 @@ class EventHub:
             await consumer.position(partition)
         self.ready.set()
 
-    def _relay(self, topic: str, value: bytes | None) -> None:
+    def _relay(self, topic: str, value: bytes | None) -> Envelope[Any] | None:
+        """Hand the event to its company's streams; the envelope, if it was one."""
         try:
             envelope = decode(value)
         except UnreadableMessage as exc:
             log.debug("skipping unreadable message on %s: %s", topic, exc)
-            return
+            return None
         if envelope.company_id is None:
-            return  # platform-wide facts are not any customer's
+            return None  # platform-wide facts are not any customer's
         data = envelope.model_dump(mode="json", exclude={"ip"})
         self.publish(
             LiveEvent(
@@ -138,3 +150,4 @@ class EventHub:
                 event_id=str(envelope.id),
             )
         )
+        return envelope

@@ -25,7 +25,8 @@ RETRY_AFTER_S = "5"
 
 
 class Accepted(BaseModel):
-    """A command was accepted; follow it on the event stream by ``operation_id``."""
+    """A command was accepted; follow it at ``GET /api/v1/operations/{operation_id}``
+    or on the event stream."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -120,6 +121,9 @@ async def command(
     """Send ``payload`` to its service (outbox) with its audit record; 202."""
     async with ctx.gateway.runtime.db.transaction() as db:
         envelope = send(db, ctx.origin, payload, topic=topic, key=key)
+        # before the commit, so the operation exists before any of its events can
+        # (if the commit fails, nobody ever learns this operation id)
+        await ctx.gateway.operations.accepted(envelope, resource_id=str(entity_id))
         audit(
             db,
             ctx.origin,

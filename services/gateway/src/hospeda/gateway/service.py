@@ -113,21 +113,32 @@ class IdentityService:
         )
         return token, expires
 
-    async def _send_verification(self, db: AsyncSession, origin: Origin, user: User) -> None:
-        token, expires = await self._issue_link(
-            db, user, VERIFY_EMAIL, self.settings.verify_email_ttl_s
-        )
+    async def _email_link(
+        self, db: AsyncSession, origin: Origin, user: User, purpose: str, ttl_s: int, page: str
+    ) -> None:
+        """E-mail ``user`` a single-use link to ``page`` (the template is named after ``purpose``)."""
+        token, expires = await self._issue_link(db, user, purpose, ttl_s)
         notify(
             db,
             origin,
-            template=VERIFY_EMAIL,
+            template=purpose,
             recipient=Recipient(user_id=user.id, email=user.email, name=user.name),
             locale=user.locale,
             data={
                 "name": user.name,
-                "link": self._link("/conta/verificar-email", token),
+                "link": self._link(page, token),
                 "expires_at": expires.isoformat(),
             },
+        )
+
+    async def _send_verification(self, db: AsyncSession, origin: Origin, user: User) -> None:
+        await self._email_link(
+            db,
+            origin,
+            user,
+            VERIFY_EMAIL,
+            self.settings.verify_email_ttl_s,
+            "/conta/verificar-email",
         )
 
     async def _user(self, db: AsyncSession, user_id: UUID) -> User:
@@ -367,20 +378,13 @@ class IdentityService:
         async with self.db.transaction() as db:
             user = await repository.get_user_by_email(db, email)
             if user is not None:
-                token, expires = await self._issue_link(
-                    db, user, PASSWORD_RESET, self.settings.password_reset_ttl_s
-                )
-                notify(
+                await self._email_link(
                     db,
                     origin,
-                    template=PASSWORD_RESET,
-                    recipient=Recipient(user_id=user.id, email=user.email, name=user.name),
-                    locale=user.locale,
-                    data={
-                        "name": user.name,
-                        "link": self._link("/conta/redefinir-senha", token),
-                        "expires_at": expires.isoformat(),
-                    },
+                    user,
+                    PASSWORD_RESET,
+                    self.settings.password_reset_ttl_s,
+                    "/conta/redefinir-senha",
                 )
             audit(db, origin, "user.password_reset_requested", "user", user.id if user else None)
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, ConfigDict, Field
 
 from hospeda.gateway import forward
 from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, Page, RequestContext, allow
 from hospeda.gateway.outgoing import audit
+from hospeda.gateway.permissions import TOPIC_PERMISSIONS
 from hospeda.gateway.permissions import Permission as P
-from hospeda.gateway.problems import documented
+from hospeda.gateway.problems import documented, not_found
 
 router = APIRouter(tags=["activity"], route_class=ApiRoute)
 
@@ -83,3 +86,77 @@ async def events(
             yield ServerSentEvent(data=event.data, event=event.event_type, id=event.event_id)
     finally:
         gateway.events.unsubscribe(subscription)
+
+
+class OperationEvent(BaseModel):
+    id: UUID
+    type: str = Field(description="e.g. `billing.invoice.issued`.")
+    topic: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+class OperationOut(BaseModel):
+    """What became of a command so far."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "operation_id": "0190f5e2-7b1c-7c3e-9a51-1f2d3c4b5a69",
+                    "command": "billing.place_order",
+                    "resource_id": "0190f5e2-7b1c-7c3e-9a51-1f2d3c4b5a70",
+                    "accepted_at": "2026-11-29T12:00:00Z",
+                    "status": "processing",
+                    "rejection": None,
+                    "events": [],
+                }
+            ]
+        }
+    )
+
+    operation_id: UUID
+    command: str
+    resource_id: str | None
+    accepted_at: datetime
+    status: str = Field(
+        description="`accepted` (nothing has happened yet), `processing` (events "
+        "follow), or `rejected` (see `rejection`)."
+    )
+    rejection: str | None = Field(
+        default=None, description="Why the service refused it, pt-BR then English."
+    )
+    events: list[OperationEvent] = Field(
+        description="What it caused so far, oldest first; only the kinds you may see."
+    )
+
+
+@router.get(
+    "/operations/{operation_id}",
+    responses=documented(401, 403, 404),
+    summary="Acompanhar um comando / Follow a command",
+)
+async def get_operation(
+    operation_id: UUID, ctx: Annotated[RequestContext, allow(P.EVENTS_STREAM)]
+) -> OperationOut:
+    """For callers that poll instead of holding the event stream: the events
+    caused by a command accepted with this ``operation_id`` (kept for 7 days)."""
+    operation = await ctx.gateway.operations.get(operation_id)
+    if operation is None or operation.company_id != ctx.company_id:
+        raise not_found()
+    permissions = ctx.me.permissions
+    visible = [
+        OperationEvent(**event)
+        for event in operation.events
+        if TOPIC_PERMISSIONS.get(event["topic"]) in permissions
+    ]
+    rejection = operation.rejection
+    return OperationOut(
+        operation_id=operation_id,
+        command=operation.command,
+        resource_id=operation.resource_id,
+        accepted_at=operation.accepted_at,
+        status="rejected" if rejection else ("processing" if operation.events else "accepted"),
+        rejection=rejection,
+        events=visible,
+    )
