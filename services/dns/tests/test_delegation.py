@@ -117,7 +117,7 @@ async def test_a_domain_never_delegated_fails_after_the_waiting_period(
     start_dns: StartDns, world: DnsWorld
 ) -> None:
     clock = ManualClock()
-    dns = await start_dns(clock=clock, **OWN)
+    dns = await start_dns(clock=clock, recheck_interval_s=3600, **OWN)
     await dns.activate("nunca.com.br")
     await world.delegate("nunca.com.br", OTHER_NS)  # pointed at another host, never at us
     await dns.wait_zone(
@@ -134,6 +134,20 @@ async def test_a_domain_never_delegated_fails_after_the_waiting_period(
     assert "não delegado em 72 horas / not delegated within 72 hours" in failed.payload.reason
     assert "ns1.other-host.test" in failed.payload.reason
     assert await dns.events(types={"dns.delegation.verified"}) == []
+    # the customer is told exactly what to set, and what the domain points to today
+    notes = await dns.wait_events({"notify.send": 2}, topic=NOTIFY_COMMANDS)
+    told = notes[-1].payload
+    assert told.template == "delegation-failed"
+    assert told.data["nameservers"].split("\n") == list(PROVIDER_NS)
+    assert told.data["found_nameservers"].split("\n") == list(OTHER_NS)
+
+    # days later the customer sets our nameservers: it is still found, without a new order
+    await world.delegate("nunca.com.br", PROVIDER_NS)
+    clock.advance(timedelta(hours=1, seconds=1))
+    await dns.wait_zone(
+        "nunca.com.br", lambda z: z["delegation"]["status"] == "verified", message="verified late"
+    )
+    await dns.wait_events({"dns.delegation.verified": 1})
 
 
 async def test_a_lost_delegation_is_detected_and_reported(

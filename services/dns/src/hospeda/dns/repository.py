@@ -133,13 +133,17 @@ async def delete_records(session: AsyncSession, domain: str) -> None:
 
 
 async def due_rechecks(session: AsyncSession, now: datetime, limit: int) -> list[Zone]:
-    """Delegated (or lost) domains whose next re-verification is due."""
+    """Delegated, lost or failed domains whose next re-verification is due."""
     statement = (
         sa.select(Zone)
         .where(
             Zone.status == "active",  # type: ignore[arg-type]
             Zone.delegation.in_(  # type: ignore[attr-defined]
-                [DelegationStatus.VERIFIED.value, DelegationStatus.LOST.value]
+                [
+                    DelegationStatus.VERIFIED.value,
+                    DelegationStatus.LOST.value,
+                    DelegationStatus.FAILED.value,
+                ]
             ),
             Zone.next_recheck_at <= now,  # type: ignore[arg-type,operator]
         )

@@ -374,7 +374,11 @@ class DnsService:
             zone.delegation_found = list(check.found)
             zone.delegation_problems = list(check.problems)
             zone.updated_at = now
-            if transition_status in (DelegationStatus.VERIFIED, DelegationStatus.LOST):
+            if transition_status in (
+                DelegationStatus.VERIFIED,
+                DelegationStatus.LOST,
+                DelegationStatus.FAILED,  # a customer who sets the NS late is still found
+            ):
                 zone.next_recheck_at = now + timedelta(seconds=self.settings.recheck_interval_s)
             if event == "verified":
                 zone.delegation_verified_at = now
@@ -413,6 +417,7 @@ class DnsService:
                     + " | ".join(check.problems)
                 )[:2000],
             )
+            template = "delegation-failed"
         self._emit(session, job, payload, topic=DNS_ZONE, key=zone.domain)
         if template is not None:
             self._notify(session, job, zone, template, found=check.found)
@@ -464,7 +469,7 @@ class DnsService:
         outbox.add(session, envelope, topic=topic, key=key)
 
     async def enqueue_due_rechecks(self, *, limit: int = 500) -> int:
-        """Queue a check for every delegated (or lost) domain whose time has come."""
+        """Queue a check for every delegated, lost or failed domain whose time has come."""
         now = self.clock.now()
         interval = timedelta(seconds=self.settings.recheck_interval_s)
         async with self.engine.db.transaction() as session:
@@ -485,7 +490,7 @@ class DnsService:
         return len(zones)
 
     async def recheck_loop(self) -> None:
-        """Background: keep verifying delegated domains."""
+        """Background: keep verifying delegated domains (and looking for late ones)."""
         while True:
             try:
                 while await self.enqueue_due_rechecks() >= 500:

@@ -156,6 +156,16 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "We confirmed that {domain} uses our nameservers. All set!",
         ),
     },
+    "delegation-failed": {
+        "pt-BR": (
+            "{domain} ainda não aponta para a Hospeda",
+            "Em {wait_hours} horas não encontramos {domain} usando nossos servidores DNS, então o site e os e-mails ainda não funcionam por ele.\nConfigure no Registro.br (ou no seu registrador):\n{nameservers}\n\nHoje o domínio aponta para:\n{found_nameservers}\n\nContinuamos verificando regularmente e avisamos assim que estiver certo.",
+        ),
+        "en": (
+            "{domain} does not point to Hospeda yet",
+            "In {wait_hours} hours we did not find {domain} using our nameservers, so the site and e-mail do not work through it yet.\nSet these at Registro.br (or your registrar):\n{nameservers}\n\nToday the domain points to:\n{found_nameservers}\n\nWe keep checking regularly and tell you as soon as it is right.",
+        ),
+    },
     "delegation-lost": {
         "pt-BR": (
             "{domain} deixou de apontar para a Hospeda",
