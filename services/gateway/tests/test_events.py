@@ -160,6 +160,9 @@ async def test_a_command_is_followed_by_its_operation_id(harness: Harness) -> No
     producer = AIOKafkaProducer(bootstrap_servers=harness.bootstrap)
     await producer.start()
     try:
+        # the same correlation id on another company's event never joins the operation
+        # (sent first: one partition, so it is read before the invoice below)
+        foreign = await send(producer, paid("B-1"), BILLING_INVOICE, stranger.company_id, operation)
         invoice = await send(producer, paid("A-7"), BILLING_INVOICE, owner.company_id, operation)
         refused = await send(
             producer,
@@ -185,7 +188,7 @@ async def test_a_command_is_followed_by_its_operation_id(harness: Harness) -> No
     assert seen["status"] == "rejected"
     assert seen["rejection"] == "Plano inexistente / unknown plan"
     assert {e["id"] for e in seen["events"]} == {invoice, refused}
-    assert unrelated not in str(seen)
+    assert unrelated not in str(seen) and foreign not in str(seen)
     # the technical member may not see invoices: only the refusal
     assert [e["id"] for e in expect(await tech.browser.get(url), 200)["events"]] == [refused]
     # another company: exactly like an operation that does not exist

@@ -43,6 +43,9 @@ def message_headers(
     return headers
 
 
+_OUTBOX_TABLE: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
 def topic_name(topic: Topic | str) -> str:
     return topic.name if isinstance(topic, Topic) else topic
 
@@ -81,6 +84,7 @@ async def write_pending(session: AsyncSession) -> None:
     """Insert the transaction's queued messages in one statement."""
     pending = session.info.get(_PENDING)
     if pending:
-        await session.execute(sa.insert(OutboxMessage), pending)
+        # a Core insert of the table: plain executemany, no ORM bulk bookkeeping
+        await session.execute(sa.insert(_OUTBOX_TABLE), pending)
         session.info[WRITTEN] = True
         session.info[_PENDING] = []

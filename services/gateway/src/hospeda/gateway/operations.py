@@ -21,13 +21,15 @@ from hospeda.contracts import Envelope
 
 PREFIX = "hospeda:operation:"
 META = "_"
+COMPANY = "_company"
 TTL_S = 7 * 86400
 REJECTED = "ops.command.rejected"
 
-# add the event only to an operation this platform accepted (and keep its expiry)
+# add the event only to an operation this platform accepted for the event's own
+# company (a correlation id never carries one company's events to another)
 _OBSERVE = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
-  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
 end
 return 0
 """
@@ -65,6 +67,7 @@ class Operations:
         }
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(key, META, json.dumps(meta))
+            pipe.hsetnx(key, COMPANY, str(command.company_id))
             pipe.expire(key, self.ttl_s)
             await pipe.execute()
 
@@ -83,7 +86,7 @@ class Operations:
                 }
                 await self._observe(
                     keys=[PREFIX + str(event.correlation_id)],
-                    args=[META, str(event.id), json.dumps(record)],
+                    args=[COMPANY, str(event.company_id), str(event.id), json.dumps(record)],
                     client=pipe,
                 )
             await pipe.execute()
@@ -91,6 +94,7 @@ class Operations:
     async def get(self, operation_id: UUID) -> Operation | None:
         fields = await self.redis.hgetall(PREFIX + str(operation_id))
         raw_meta = fields.pop(META.encode(), None)
+        fields.pop(COMPANY.encode(), None)
         if raw_meta is None:
             return None
         meta = json.loads(raw_meta)
