@@ -5,7 +5,7 @@ Revises: 8cbad78d459b
 Create Date: 2026-11-29 04:50:00
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 import sqlmodel
@@ -28,34 +28,31 @@ def upgrade() -> None:
             existing_type=sqlmodel.sql.sqltypes.AutoString(length=64),
             existing_nullable=True,
         )
-    # seal the secrets stored in the clear before this revision
-    box = SecretBox(GatewaySettings().totp_key, setting="GATEWAY_TOTP_KEY")
-    conn = op.get_bind()
-    rows = conn.execute(
-        sa.text("SELECT id, totp_secret FROM user_account WHERE totp_secret IS NOT NULL")
-    ).all()
-    for user_id, secret in rows:
-        conn.execute(
-            sa.text("UPDATE user_account SET totp_secret = :sealed WHERE id = :id"),
-            {"sealed": box.seal(secret), "id": user_id},
-        )
+    _rewrite_secrets(_box().seal)  # seal the secrets stored in the clear before this revision
 
 
 def downgrade() -> None:
-    box = SecretBox(GatewaySettings().totp_key, setting="GATEWAY_TOTP_KEY")
-    conn = op.get_bind()
-    rows = conn.execute(
-        sa.text("SELECT id, totp_secret FROM user_account WHERE totp_secret IS NOT NULL")
-    ).all()
-    for user_id, sealed in rows:
-        conn.execute(
-            sa.text("UPDATE user_account SET totp_secret = :secret WHERE id = :id"),
-            {"secret": box.open(sealed), "id": user_id},
-        )
+    _rewrite_secrets(_box().open)
     with op.batch_alter_table("user_account") as batch:
         batch.alter_column(
             "totp_secret",
             type_=sqlmodel.sql.sqltypes.AutoString(length=64),
             existing_type=sqlmodel.sql.sqltypes.AutoString(length=255),
             existing_nullable=True,
+        )
+
+
+def _box() -> SecretBox:
+    return SecretBox(GatewaySettings().totp_key, setting="GATEWAY_TOTP_KEY")
+
+
+def _rewrite_secrets(transform: Callable[[str], str]) -> None:
+    conn = op.get_bind()
+    rows = conn.execute(
+        sa.text("SELECT id, totp_secret FROM user_account WHERE totp_secret IS NOT NULL")
+    ).all()
+    for user_id, value in rows:
+        conn.execute(
+            sa.text("UPDATE user_account SET totp_secret = :value WHERE id = :id"),
+            {"value": transform(value), "id": user_id},
         )
