@@ -648,8 +648,8 @@ class JobEngine:
         topic: Topic | str,
         key: str | UUID | None,
     ) -> None:
-        """Publish ``payload`` as caused by ``job``, in ``session``'s transaction
-        (for ``on_failure`` hooks)."""
+        """Publish ``payload`` as caused by ``job``, in ``session``'s transaction,
+        on the job's trace (its outcomes and ``on_failure`` hooks)."""
         outbox.add(
             session,
             self._envelope(payload, job),
@@ -1108,24 +1108,12 @@ class JobWorker:
             job = outcome.job
             log_rows.append(_log_row(job, now, "succeeded", f"succeeded on attempt {job.attempt}"))
             for payload, topic, key in outcome.emitted:
-                outbox.add(
-                    session,
-                    engine._envelope(payload, job),
-                    topic=topic,
-                    key=key,
-                    trace_context=job.trace_context,
-                )
+                engine.emit(session, job, payload, topic=topic, key=key)
             if engine.emit_events:
                 event = JobSucceeded(
                     job_id=job.id, queue=job.queue, kind=job.kind, key=job.key, attempts=job.attempt
                 )
-                outbox.add(
-                    session,
-                    engine._envelope(event, job),
-                    topic=engine.job_topic,
-                    key=job.id,
-                    trace_context=job.trace_context,
-                )
+                engine.emit(session, job, event, topic=engine.job_topic, key=job.id)
         if retries:
             await session.execute(
                 sa.update(_job)
@@ -1162,13 +1150,7 @@ class JobWorker:
                     next_attempt_at=at,
                     error=error,
                 )
-                outbox.add(
-                    session,
-                    engine._envelope(retry_event, job),
-                    topic=engine.job_topic,
-                    key=job.id,
-                    trace_context=job.trace_context,
-                )
+                engine.emit(session, job, retry_event, topic=engine.job_topic, key=job.id)
         if failures:
             await session.execute(
                 sa.update(_job)
@@ -1198,21 +1180,19 @@ class JobWorker:
         why = "permanent error" if outcome.permanent else f"gave up after {job.attempt} attempts"
         log_rows.append(_log_row(job, now, "failed", f"failed ({why}): {error}"))
         base = {"job_id": job.id, "queue": job.queue, "kind": job.kind, "key": job.key}
-        outbox.add(
+        engine.emit(
             session,
-            engine._envelope(JobFailed(**base, attempts=job.attempt, error=error), job),
+            job,
+            JobFailed(**base, attempts=job.attempt, error=error),
             topic=engine.job_topic,
             key=job.id,
-            trace_context=job.trace_context,
         )
-        outbox.add(
+        engine.emit(
             session,
-            engine._envelope(
-                JobDeadLettered(**base, attempts=job.attempt, error=error, payload=job.payload), job
-            ),
+            job,
+            JobDeadLettered(**base, attempts=job.attempt, error=error, payload=job.payload),
             topic=engine.job_topic.dlq,
             key=job.id,
-            trace_context=job.trace_context,
         )
         alert = OperatorAlertRaised(
             alert_id=new_id(),
@@ -1227,13 +1207,7 @@ class JobWorker:
                 "attempts": job.attempt,
             },
         )
-        outbox.add(
-            session,
-            engine._envelope(alert, job),
-            topic=OPS_ALERT,
-            key=engine.service,
-            trace_context=job.trace_context,
-        )
+        engine.emit(session, job, alert, topic=OPS_ALERT, key=engine.service)
         spec = engine.kinds.get(job.kind)
         if spec is not None and spec.on_failure is not None:
             await spec.on_failure(session, job, error, engine)

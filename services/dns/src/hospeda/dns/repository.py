@@ -18,10 +18,9 @@ VISIBLE = ("creating", "active", "failed")
 
 
 async def zone_for_update(session: AsyncSession, domain: str) -> Zone | None:
-    """The zone row, locked for the rest of the transaction on PostgreSQL."""
-    statement = sa.select(Zone).where(Zone.domain == domain)  # type: ignore[arg-type]
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        statement = statement.with_for_update()
+    """The zone row, locked for the rest of the transaction on PostgreSQL
+    (SQLite renders no FOR UPDATE: its writers are serialised already)."""
+    statement = sa.select(Zone).where(Zone.domain == domain).with_for_update()  # type: ignore[arg-type]
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -149,9 +148,8 @@ async def due_rechecks(session: AsyncSession, now: datetime, limit: int) -> list
         )
         .order_by(Zone.next_recheck_at)
         .limit(limit)
+        .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
     return list((await session.execute(statement)).scalars())
 
 

@@ -5,6 +5,7 @@ writes the outbox."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 from dataclasses import dataclass
@@ -50,7 +51,6 @@ from hospeda.dns.domain import (
     validate_record,
 )
 from hospeda.dns.models import Zone
-from hospeda.runtime import outbox
 from hospeda.runtime.clock import Clock
 from hospeda.runtime.errors import NotFound, PermanentError
 from hospeda.runtime.jobs import ClaimedJob, JobContext, JobEngine, NewJob, RetryPolicy
@@ -189,10 +189,8 @@ class DnsService:
         """Remove the zone of a terminated service (when configured to)."""
         zone = None
         if domain:
-            try:
+            with contextlib.suppress(InvalidDomain):  # not a name we could hold
                 zone = await repo.zone_for_update(ctx.session, normalize_domain(domain))
-            except InvalidDomain:
-                zone = None
         if zone is None:
             zone = await repo.zone_of_service(ctx.session, service_id)
         if zone is None or zone.status not in repo.ACTIVE:
@@ -251,9 +249,9 @@ class DnsService:
         try:
             zone = await self._owned_zone(ctx, command.domain)
             payload: dict[str, Any] = {"domain": zone.domain}
-            existing = await repo.existing_records(ctx.session, zone.domain)
             if isinstance(command, CreateRecord):
                 kind = "create-record"
+                existing = await repo.existing_records(ctx.session, zone.domain)
                 spec = validate_record(command.record, zone.domain, existing)
                 payload["record"] = spec.model_dump(mode="json")
             else:
@@ -265,6 +263,7 @@ class DnsService:
                 payload["record_id"] = command.record_id
                 if isinstance(command, UpdateRecord):
                     kind = "update-record"
+                    existing = await repo.existing_records(ctx.session, zone.domain)
                     spec = validate_record(
                         command.record, zone.domain, existing, replacing=command.record_id
                     )
@@ -397,7 +396,7 @@ class DnsService:
             return
         expected = tuple(zone.expected_nameservers)
         payload: Payload
-        template: str | None = None
+        template: str
         if event == "verified":
             payload = DelegationVerified(domain=zone.domain, nameservers=expected)
             template = "delegation-verified"
@@ -418,9 +417,8 @@ class DnsService:
                 )[:2000],
             )
             template = "delegation-failed"
-        self._emit(session, job, payload, topic=DNS_ZONE, key=zone.domain)
-        if template is not None:
-            self._notify(session, job, zone, template, found=check.found)
+        self.engine.emit(session, job, payload, topic=DNS_ZONE, key=zone.domain)
+        self._notify(session, job, zone, template, found=check.found)
 
     def _notify(
         self,
@@ -442,7 +440,7 @@ class DnsService:
         }
         for i, ns in enumerate(expected, start=1):
             data[f"nameserver_{i}"] = ns
-        self._emit(
+        self.engine.emit(
             session,
             job,
             SendNotification(
@@ -455,18 +453,6 @@ class DnsService:
             topic=NOTIFY_COMMANDS,
             key=notification_id,
         )
-
-    def _emit(
-        self, session: AsyncSession, job: ClaimedJob, payload: Payload, *, topic: Any, key: Any
-    ) -> None:
-        envelope = Envelope.of(
-            payload,
-            actor=Actor.system("dns"),
-            company_id=job.company_id,
-            correlation_id=job.correlation_id,
-            causation_id=job.causation_id,
-        )
-        outbox.add(session, envelope, topic=topic, key=key)
 
     async def enqueue_due_rechecks(self, *, limit: int = 500) -> int:
         """Queue a check for every delegated, lost or failed domain whose time has come."""
@@ -576,7 +562,7 @@ class DnsService:
             if row.status not in ("creating", "failed"):
                 return  # deleted meanwhile: the delete job removes it
             row.status = "active"
-            self._emit(
+            self.engine.emit(
                 session,
                 job.job,
                 ZoneCreated(
@@ -589,7 +575,7 @@ class DnsService:
                 key=domain,
             )
             await self._start_waiting(session, row, dedupe=str(job.job.id))
-            self._emit(
+            self.engine.emit(
                 session,
                 job.job,
                 DelegationPending(domain=domain, expected_nameservers=tuple(expected)),
@@ -634,7 +620,7 @@ class DnsService:
             row.delegation = DelegationStatus.NOT_STARTED.value
             row.next_recheck_at = None
             row.updated_at = self.clock.now()
-            self._emit(
+            self.engine.emit(
                 session,
                 job.job,
                 ZoneDeleted(domain=domain, zone_id=zone_id or ""),
@@ -677,7 +663,7 @@ class DnsService:
         item = DnsRecord.model_validate(created)
         async with job.transaction() as session:
             await repo.save_record(session, domain, item, self.clock.now())
-            self._emit(
+            self.engine.emit(
                 session,
                 job.job,
                 RecordCreated(domain=domain, record=item),
@@ -702,7 +688,7 @@ class DnsService:
         item = DnsRecord.model_validate(await job.step("cloudflare", update))
         async with job.transaction() as session:
             await repo.save_record(session, domain, item, self.clock.now())
-            self._emit(
+            self.engine.emit(
                 session,
                 job.job,
                 RecordUpdated(domain=domain, record=item),
@@ -716,7 +702,7 @@ class DnsService:
         await job.step("cloudflare", lambda: self.provider.delete_record(zone_id, record_id))
         async with job.transaction() as session:
             await repo.delete_record(session, domain, record_id)
-            self._emit(
+            self.engine.emit(
                 session,
                 job.job,
                 RecordDeleted(domain=domain, record_id=record_id),
@@ -734,7 +720,7 @@ class DnsService:
             "delete-record": "dns.delete_record",
         }
         record = job.payload.get("record")
-        self._emit(
+        self.engine.emit(
             session,
             job,
             RecordRejected(
@@ -764,7 +750,7 @@ class DnsService:
             return
         zone.delegation = DelegationStatus.FAILED.value
         zone.updated_at = self.clock.now()
-        self._emit(
+        self.engine.emit(
             session,
             job,
             DelegationFailed(

@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from hospeda.contracts import Envelope, UnreadableMessage, decode
 from hospeda.gateway.operations import Operations
-from hospeda.gateway.permissions import TOPIC_PERMISSIONS, Permission
+from hospeda.gateway.permissions import TOPIC_PERMISSIONS, Permission, may_see
 from hospeda.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,7 @@ class Subscription:
     permissions: frozenset[Permission] = frozenset()
 
     def wants(self, event: LiveEvent) -> bool:
-        needed = TOPIC_PERMISSIONS.get(event.topic)
-        return needed is not None and needed in self.permissions
+        return may_see(event.topic, self.permissions)
 
 
 class EventHub:

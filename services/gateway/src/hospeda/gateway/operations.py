@@ -59,8 +59,7 @@ class Operations:
 
     async def accepted(self, command: Envelope[Any], *, resource_id: str | None) -> None:
         key = PREFIX + str(command.correlation_id)
-        meta = {
-            "company_id": str(command.company_id),
+        meta = {  # the company is its own field: the observe script compares it
             "command": command.type,
             "resource_id": resource_id,
             "accepted_at": command.occurred_at.isoformat(),
@@ -94,8 +93,8 @@ class Operations:
     async def get(self, operation_id: UUID) -> Operation | None:
         fields = await self.redis.hgetall(PREFIX + str(operation_id))
         raw_meta = fields.pop(META.encode(), None)
-        fields.pop(COMPANY.encode(), None)
-        if raw_meta is None:
+        company = fields.pop(COMPANY.encode(), None)
+        if raw_meta is None or company is None:
             return None
         meta = json.loads(raw_meta)
         events = sorted(
@@ -103,7 +102,7 @@ class Operations:
             key=lambda e: (e["occurred_at"], e["id"]),
         )
         return Operation(
-            company_id=UUID(meta["company_id"]),
+            company_id=UUID(company.decode()),
             command=meta["command"],
             resource_id=meta["resource_id"],
             accepted_at=datetime.fromisoformat(meta["accepted_at"]),

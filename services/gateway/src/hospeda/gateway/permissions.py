@@ -171,3 +171,9 @@ TOPIC_PERMISSIONS: dict[str, Permission] = {
     "ops.command.v1": Permission.COMPANY_READ,  # why a command someone sent was refused
 }
 """Event topics the live stream relays, and what a person needs to see each."""
+
+
+def may_see(topic: str, permissions: frozenset[Permission]) -> bool:
+    """Whether someone holding ``permissions`` may see an event of ``topic``."""
+    needed = TOPIC_PERMISSIONS.get(topic)
+    return needed is not None and needed in permissions

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from hospeda.provisioning import domain, service
 from hospeda.provisioning import repository as repo
-from hospeda.provisioning.adapters.whm import WhmClient, WhmRefused, WhmTimeout
+from hospeda.provisioning.adapters.whm import Account, WhmClient, WhmRefused, WhmTimeout
 from hospeda.provisioning.addons import AddonContext, NotYet, addon, ensure_autossl
 from hospeda.provisioning.config import ProvisioningSettings
 from hospeda.provisioning.domain import Action, InvalidInput, ServiceState
@@ -102,8 +102,8 @@ class Workflows:
         async def validate() -> dict[str, Any]:
             name = domain.normalize_domain(p["domain"])
             async with job.transaction() as session:
-                loads = await repo.server_loads(session)
-                if not any(s.active and p["whm_package"] in s.packages for s in loads):
+                servers = await repo.servers(session)
+                if not any(s.active and p["whm_package"] in s.packages for s in servers):
                     raise domain.unknown_plan(p["plan_code"], p["whm_package"])
                 record = await service.load(session, service_id)
                 assert record.seq is not None
@@ -259,11 +259,7 @@ class Workflows:
         reason = str(job.payload["reason"])
 
         async def suspend() -> None:
-            account = await whm.find_account(user=user)
-            if account is None:
-                raise PermanentError(
-                    f"a conta {user} não existe no servidor / account {user} does not exist on the server"
-                )
+            account = await _existing_account(whm, user)
             if not account.suspended:
                 await whm.suspend(user, reason)
 
@@ -275,11 +271,7 @@ class Workflows:
         record, whm, user = await self._account(job, Action.UNSUSPEND)
 
         async def unsuspend() -> None:
-            account = await whm.find_account(user=user)
-            if account is None:
-                raise PermanentError(
-                    f"a conta {user} não existe no servidor / account {user} does not exist on the server"
-                )
+            account = await _existing_account(whm, user)
             if account.suspended:
                 await whm.unsuspend(user)
 
@@ -405,3 +397,13 @@ class Workflows:
 
 def _uuid(value: Any) -> UUID | None:
     return UUID(str(value)) if value else None
+
+
+async def _existing_account(whm: WhmClient, user: str) -> Account:
+    """The account on its server; refusing (permanently) when it is not there."""
+    account = await whm.find_account(user=user)
+    if account is None:
+        raise PermanentError(
+            f"a conta {user} não existe no servidor / account {user} does not exist on the server"
+        )
+    return account

@@ -76,7 +76,8 @@ class DelegationChecker:
         Raises ``ResolutionError`` when the parent zone cannot be reached."""
         expected = tuple(sorted({ns.lower().rstrip(".") for ns in expected}))
         found = await self.parent_nameservers(domain)
-        problems = list(compare_nameservers(expected, found))
+        mismatch = compare_nameservers(expected, found)
+        problems = list(mismatch)
         inconclusive = False
         answers = await asyncio.gather(*(self._authoritative(ns, domain) for ns in expected))
         for status, detail in answers:
@@ -89,7 +90,7 @@ class DelegationChecker:
             expected=expected,
             found=found,
             problems=tuple(problems),
-            inconclusive=inconclusive and not compare_nameservers(expected, found),
+            inconclusive=inconclusive and not mismatch,
         )
 
     async def parent_nameservers(self, domain: str) -> tuple[str, ...]:

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from hospeda.gateway import forward
 from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, Page, RequestContext, allow
 from hospeda.gateway.outgoing import audit
-from hospeda.gateway.permissions import TOPIC_PERMISSIONS
 from hospeda.gateway.permissions import Permission as P
+from hospeda.gateway.permissions import may_see
 from hospeda.gateway.problems import documented, not_found
 
 router = APIRouter(tags=["activity"], route_class=ApiRoute)
@@ -148,7 +148,7 @@ async def get_operation(
     visible = [
         OperationEvent(**event)
         for event in operation.events
-        if TOPIC_PERMISSIONS.get(event["topic"]) in permissions
+        if may_see(event["topic"], permissions)
     ]
     rejection = operation.rejection
     return OperationOut(
