@@ -465,8 +465,8 @@ async def wait_for_ingress(app: BillingApp) -> None:
 async def ordered(h: Harness, **order: Any) -> Any:
     """Place an order (catalog seeded) and return its ``InvoiceIssued``."""
     await h.seed_catalog()
+    before = len(h.watcher.of(BILLING_INVOICE, "billing.invoice.issued"))  # counted before sending
     await h.send(place_order(**order))
-    before = len(h.watcher.of(BILLING_INVOICE, "billing.invoice.issued"))
     issued = await h.wait(BILLING_INVOICE, "billing.invoice.issued", count=before + 1)
     return issued[-1]
 

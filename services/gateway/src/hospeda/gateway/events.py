@@ -139,14 +139,14 @@ class EventHub:
             return None
         if envelope.company_id is None:
             return None  # platform-wide facts are not any customer's
-        data = envelope.model_dump(mode="json", exclude={"ip"})
-        self.publish(
-            LiveEvent(
-                topic=topic,
-                company_id=envelope.company_id,
-                data=data,
-                event_type=envelope.type,
-                event_id=str(envelope.id),
+        if envelope.company_id in self._subscriptions:  # someone of that company watches here
+            self.publish(
+                LiveEvent(
+                    topic=topic,
+                    company_id=envelope.company_id,
+                    data=envelope.model_dump(mode="json", exclude={"ip"}),
+                    event_type=envelope.type,
+                    event_id=str(envelope.id),
+                )
             )
-        )
         return envelope

@@ -62,19 +62,21 @@ async def ask(
             ip=ctx.origin.ip,
         )
     except QueryTimeout:
-        raise ApiError(
-            "service_unavailable", 503, headers={"Retry-After": RETRY_AFTER_S}, service=service
-        ) from None
+        raise _unavailable(service) from None
     except QueryFailed as exc:
         if exc.code in ("not_found", "forbidden"):
             raise not_found() from None
         if exc.code == "invalid":
             raise ApiError("invalid", 422, message=exc.message) from None
         if exc.code == "unknown_query":  # the service does not offer it (yet)
-            raise ApiError(
-                "service_unavailable", 503, headers={"Retry-After": RETRY_AFTER_S}, service=service
-            ) from None
+            raise _unavailable(service) from None
         raise ApiError("bad_gateway", 502, service=service) from None
+
+
+def _unavailable(service: str) -> ApiError:
+    return ApiError(
+        "service_unavailable", 503, headers={"Retry-After": RETRY_AFTER_S}, service=service
+    )
 
 
 async def page(

@@ -18,12 +18,13 @@ from uuid import UUID
 import redis.asyncio as redis
 
 from hospeda.contracts import Envelope
+from hospeda.contracts.ops import CommandRejected
 
 PREFIX = "hospeda:operation:"
 META = "_"
 COMPANY = "_company"
 TTL_S = 7 * 86400
-REJECTED = "ops.command.rejected"
+REJECTED = CommandRejected.TYPE
 
 # add the event only to an operation this platform accepted for the event's own
 # company (a correlation id never carries one company's events to another)

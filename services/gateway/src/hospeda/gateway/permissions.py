@@ -13,8 +13,10 @@ to start if a route has none. A permission has a scope:
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
+from hospeda.contracts import topics
 from hospeda.contracts.identity import CompanyRole
 
 
@@ -128,6 +130,8 @@ def scope_of(permission: Permission) -> Scope:
     return MATRIX[permission][0]
 
 
+# the matrix is fixed: each role's set is computed once, not on every request
+@functools.cache
 def company_permissions(role: CompanyRole) -> frozenset[Permission]:
     """What a member with ``role`` may do in their company."""
     return frozenset(
@@ -135,6 +139,7 @@ def company_permissions(role: CompanyRole) -> frozenset[Permission]:
     )
 
 
+@functools.cache
 def staff_company_permissions(role: StaffRole) -> frozenset[Permission]:
     """What a staff member may do inside the company they act on."""
     return frozenset(
@@ -142,6 +147,7 @@ def staff_company_permissions(role: StaffRole) -> frozenset[Permission]:
     )
 
 
+@functools.cache
 def platform_permissions(role: StaffRole) -> frozenset[Permission]:
     """What a staff member may do across companies."""
     return frozenset(
@@ -159,16 +165,16 @@ mint more tokens, so a leaked token cannot entrench itself."""
 
 
 TOPIC_PERMISSIONS: dict[str, Permission] = {
-    "billing.order.v1": Permission.ORDERS_READ,
-    "billing.invoice.v1": Permission.INVOICES_READ,
-    "billing.payment.v1": Permission.INVOICES_READ,
-    "billing.subscription.v1": Permission.SUBSCRIPTIONS_READ,
-    "provisioning.service.v1": Permission.SERVICES_READ,
-    "provisioning.job.v1": Permission.JOBS_READ,
-    "dns.zone.v1": Permission.DNS_READ,
-    "dns.job.v1": Permission.DNS_READ,
-    "identity.user.v1": Permission.MEMBERS_READ,
-    "ops.command.v1": Permission.COMPANY_READ,  # why a command someone sent was refused
+    topics.BILLING_ORDER.name: Permission.ORDERS_READ,
+    topics.BILLING_INVOICE.name: Permission.INVOICES_READ,
+    topics.BILLING_PAYMENT.name: Permission.INVOICES_READ,
+    topics.BILLING_SUBSCRIPTION.name: Permission.SUBSCRIPTIONS_READ,
+    topics.PROVISIONING_SERVICE.name: Permission.SERVICES_READ,
+    topics.PROVISIONING_JOB.name: Permission.JOBS_READ,
+    topics.DNS_ZONE.name: Permission.DNS_READ,
+    topics.DNS_JOB.name: Permission.DNS_READ,
+    topics.IDENTITY_USER.name: Permission.MEMBERS_READ,
+    topics.OPS_COMMAND.name: Permission.COMPANY_READ,  # why a command someone sent was refused
 }
 """Event topics the live stream relays, and what a person needs to see each."""
 

@@ -273,15 +273,6 @@ async def consume_recovery_code(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def unused_recovery_codes(session: AsyncSession, user_id: UUID) -> int:
-    result = await session.execute(
-        sa.select(sa.func.count())
-        .select_from(RecoveryCode)
-        .where(col(RecoveryCode.user_id) == user_id, col(RecoveryCode.used_at).is_(None))
-    )
-    return int(result.scalar_one())
-
-
 # --- API tokens -------------------------------------------------------------------------
 
 

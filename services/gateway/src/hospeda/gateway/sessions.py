@@ -151,15 +151,3 @@ class Sessions:
             pipe.srem(index, *keys)
             results = await pipe.execute()
         return int(results[0])
-
-    async def count(self, user_id: UUID) -> int:
-        """Live sessions of a person (pruning the index of expired ones)."""
-        index = USER_PREFIX + str(user_id)
-        keys = [k.decode() if isinstance(k, bytes) else k for k in await self.redis.smembers(index)]
-        alive = 0
-        for key in keys:
-            if await self.redis.exists(PREFIX + key, PENDING_PREFIX + key):
-                alive += 1
-            else:
-                await self.redis.srem(index, key)
-        return alive
