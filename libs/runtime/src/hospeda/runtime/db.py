@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -43,6 +44,16 @@ def async_url(url: str) -> str:
         if url.startswith(plain):
             return driver + url[len(plain) :]
     return url
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """``postgresql`` or ``sqlite`` (an unbound session is taken for PostgreSQL)."""
+    return session.bind.dialect.name if session.bind is not None else "postgresql"
+
+
+def insert_for(session: AsyncSession, table: Any) -> Any:
+    """An INSERT with the dialect's ``ON CONFLICT`` clauses (PostgreSQL or SQLite)."""
+    return (postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert)(table)
 
 
 class Database:

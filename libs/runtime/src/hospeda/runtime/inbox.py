@@ -12,6 +12,7 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hospeda.contracts import utcnow
+from hospeda.runtime.db import dialect_of
 from hospeda.runtime.models import InboxMessage
 from hospeda.runtime.types import UtcDateTime
 
@@ -25,8 +26,7 @@ async def claim(session: AsyncSession, consumer: str, message_ids: Iterable[UUID
     if not ids:
         return set()
     now = utcnow()
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    if dialect == "postgresql":
+    if dialect_of(session) == "postgresql":
         # one array parameter instead of three per row: cheap to build and to send
         result = await session.execute(
             _CLAIM_POSTGRES, {"consumer": consumer, "ids": ids, "now": now}

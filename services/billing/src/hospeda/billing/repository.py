@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hospeda.billing.domain import LIVE, UNPAID, SubscriptionStatus
@@ -27,16 +26,9 @@ from hospeda.billing.models import (
     Subscription,
 )
 from hospeda.contracts import new_id
+from hospeda.runtime.db import insert_for
 
 M = TypeVar("M")
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "postgresql"
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
 
 
 def _table(model: type[Any]) -> sa.Table:
@@ -78,7 +70,7 @@ async def account(session: AsyncSession, company_id: UUID, now: datetime) -> Acc
     row = await get(session, Account, company_id, lock=True)
     if row is None:
         await session.execute(
-            _insert(session, _table(Account))
+            insert_for(session, _table(Account))
             .values(company_id=company_id, created_at=now, updated_at=now)
             .on_conflict_do_nothing()
         )
@@ -107,7 +99,7 @@ async def move_credit(
 ) -> int:
     """Add (positive) or use (negative) account credit; returns the new balance."""
     await session.execute(
-        _insert(session, _table(CreditBalance))
+        insert_for(session, _table(CreditBalance))
         .values(company_id=company_id, currency=currency, amount=0)
         .on_conflict_do_nothing()
     )
@@ -159,7 +151,7 @@ async def take_numbers(session: AsyncSession, series: str, count: int) -> int:
     numbers, so numbering has no gaps even with several billing processes."""
     table = _table(InvoiceSequence)
     await session.execute(
-        _insert(session, table).values(series=series, next_value=1).on_conflict_do_nothing()
+        insert_for(session, table).values(series=series, next_value=1).on_conflict_do_nothing()
     )
     result = await session.execute(
         sa.update(table)
@@ -248,7 +240,7 @@ async def claim_step(session: AsyncSession, invoice_id: UUID, step: str, now: da
     (another billing process got there first: do nothing)."""
     table = _table(DunningRecord)
     result = await session.execute(
-        _insert(session, table)
+        insert_for(session, table)
         .values(invoice_id=invoice_id, step=step, done_at=now)
         .on_conflict_do_nothing()
         .returning(table.c.step)
@@ -326,7 +318,7 @@ async def record_event(
     """Remember a Stripe event; False if it was seen before (a redelivery)."""
     table = _table(StripeEvent)
     result = await session.execute(
-        _insert(session, table)
+        insert_for(session, table)
         .values(id=event_id, type=event_type[:100], received_at=now)
         .on_conflict_do_nothing()
         .returning(table.c.id)

@@ -7,7 +7,6 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hospeda.contracts import Envelope, utcnow
@@ -16,6 +15,7 @@ from hospeda.contracts.topics import NOTIFY_NOTIFICATION
 from hospeda.notify.adapters.smtp import Mailer
 from hospeda.notify.models import Delivery, Membership, Person
 from hospeda.notify.templates import render
+from hospeda.runtime.db import insert_for
 from hospeda.runtime.errors import PermanentError
 from hospeda.runtime.jobs import ClaimedJob, JobContext, JobEngine, RetryPolicy
 
@@ -65,8 +65,7 @@ async def forget_membership(session: AsyncSession, *, company_id: UUID, user_id:
 async def _upsert(
     session: AsyncSession, model: Any, values: dict[str, Any], keys: list[str]
 ) -> None:
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    insert = postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
+    insert = insert_for(session, model)
     updates = {k: v for k, v in values.items() if k not in keys}
     await session.execute(
         insert.values(**values).on_conflict_do_update(index_elements=keys, set_=updates)
@@ -203,6 +202,4 @@ async def _record_delivery(
         "subject": subject[:300],
         "sent_at": utcnow(),
     }
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    insert = postgresql.insert(Delivery) if dialect == "postgresql" else sqlite.insert(Delivery)
-    await session.execute(insert.values(**values).on_conflict_do_nothing())
+    await session.execute(insert_for(session, Delivery).values(**values).on_conflict_do_nothing())
