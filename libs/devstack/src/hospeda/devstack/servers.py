@@ -25,6 +25,11 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def preferred_port(port: int) -> int:
+    """``port`` when nothing listens on it (the address people know), else a free one."""
+    return port if not port_open("127.0.0.1", port) else free_port()
+
+
 def wait_for_port(
     host: str, port: int, *, timeout: float, process: subprocess.Popen[bytes] | None = None
 ) -> None:

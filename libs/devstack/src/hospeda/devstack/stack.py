@@ -24,7 +24,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hospeda.devstack.servers import Server, free_port, port_open, start_broker, start_redis
+from hospeda.devstack.servers import (
+    Server,
+    port_open,
+    preferred_port,
+    start_broker,
+    start_redis,
+)
 from hospeda.runtime.db import async_url
 
 SERVICES = ("audit", "notify", "dns", "provisioning", "billing")
@@ -117,8 +123,7 @@ class Stack:
         }
         bootstrap = self.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         if not bootstrap:
-            port = 9092 if not port_open("127.0.0.1", 9092) else free_port()
-            broker = start_broker(port, log_file=self.data_dir / "tansu.log")
+            broker = start_broker(preferred_port(9092), log_file=self.data_dir / "tansu.log")
             self.servers.append(broker)
             bootstrap = broker.url
             _say(f"Kafka-protocol broker (Tansu, memory) on {bootstrap}")

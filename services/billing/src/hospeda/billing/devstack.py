@@ -10,22 +10,18 @@ import os
 import sys
 from pathlib import Path
 
-from hospeda.devstack.servers import free_port, port_open
+from hospeda.devstack.servers import preferred_port
 from hospeda.devstack.stack import DevPlan, ProcessSpec
 
 SIMULATOR_KEY = "sk_test_hospeda_simulator"
 SIMULATOR_WEBHOOK_SECRET = "whsec_hospeda_simulator_local"  # noqa: S105 - a local simulator's
 
 
-def _port(preferred: int) -> int:
-    return preferred if not port_open("127.0.0.1", preferred) else free_port()
-
-
 def plan(data_dir: Path) -> DevPlan:
     if os.environ.get("BILLING_STRIPE_SECRET_KEY"):
         return DevPlan()
-    stripe_port = _port(12111)
-    webhook_port = int(os.environ.get("BILLING_WEBHOOK_PORT") or _port(8010))
+    stripe_port = preferred_port(12111)
+    webhook_port = int(os.environ.get("BILLING_WEBHOOK_PORT") or preferred_port(8010))
     return DevPlan(
         processes=[
             ProcessSpec(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from hospeda.devstack.servers import free_port, port_open
+from hospeda.devstack.servers import preferred_port
 from hospeda.devstack.stack import DevPlan, ProcessSpec
 
 
 def plan(data_dir: Path) -> DevPlan:
-    smtp_port = 1025 if not port_open("127.0.0.1", 1025) else free_port()
-    http_port = 8025 if not port_open("127.0.0.1", 8025) else free_port()
+    smtp_port = preferred_port(1025)
+    http_port = preferred_port(8025)
     mail_server = ProcessSpec(
         "mail",
         [
