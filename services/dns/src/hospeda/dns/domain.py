@@ -368,24 +368,23 @@ def _check_conflicts(
     same_name = [r for r in existing if r.name == name and r.record_id != replacing]
     if not same_name:
         return
-    shown = "@" if name == "@" else name
     if rtype is RecordType.CNAME:
         raise InvalidRecord(
-            f"já existem registros em {shown!r}; um CNAME não pode coexistir com outros registros do mesmo nome / "
-            f"records already exist at {shown!r}; a CNAME cannot coexist with other records of the same name"
+            f"já existem registros em {name!r}; um CNAME não pode coexistir com outros registros do mesmo nome / "
+            f"records already exist at {name!r}; a CNAME cannot coexist with other records of the same name"
         )
     if any(r.type is RecordType.CNAME for r in same_name):
         raise InvalidRecord(
-            f"{shown!r} já é um CNAME; remova-o antes de criar outro registro com esse nome / "
-            f"{shown!r} is already a CNAME; remove it before adding another record with that name"
+            f"{name!r} já é um CNAME; remova-o antes de criar outro registro com esse nome / "
+            f"{name!r} is already a CNAME; remove it before adding another record with that name"
         )
     types = {r.type for r in same_name}
     if (rtype is RecordType.NS and types - {RecordType.NS}) or (
         rtype is not RecordType.NS and RecordType.NS in types
     ):
         raise InvalidRecord(
-            f"{shown!r} é delegado por NS e não pode ter outros tipos de registro / "
-            f"{shown!r} is delegated by NS and cannot hold other record types"
+            f"{name!r} é delegado por NS e não pode ter outros tipos de registro / "
+            f"{name!r} is delegated by NS and cannot hold other record types"
         )
 
 

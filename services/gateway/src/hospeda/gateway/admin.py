@@ -16,6 +16,7 @@ from hospeda.contracts import Actor
 from hospeda.gateway import repository
 from hospeda.gateway.app import build_gateway
 from hospeda.gateway.config import GatewaySettings
+from hospeda.gateway.domain import normalise_email
 from hospeda.gateway.outgoing import Origin
 from hospeda.gateway.permissions import StaffRole
 from hospeda.runtime.migrate import service_migrations, upgrade
@@ -26,7 +27,7 @@ async def set_staff(email: str, role: StaffRole | None) -> int:
     try:
         await upgrade(gateway.runtime.db, service_migrations("gateway"))
         async with gateway.runtime.db.transaction() as db:
-            user = await repository.get_user_by_email(db, email.strip().lower())
+            user = await repository.get_user_by_email(db, normalise_email(email))
         if user is None:
             print(f"nenhuma conta com {email} / no account with {email}", file=sys.stderr)
             return 1

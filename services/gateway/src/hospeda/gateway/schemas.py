@@ -33,15 +33,16 @@ Code = Annotated[
 ]
 
 
-def _example(**example: Any) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"examples": [example]})
+def example(**values: Any) -> ConfigDict:
+    """A model's OpenAPI example."""
+    return ConfigDict(json_schema_extra={"examples": [values]})
 
 
 # --- accounts -----------------------------------------------------------------------------
 
 
 class SignUp(BaseModel):
-    model_config = _example(
+    model_config = example(
         company_name="Padaria Pão Quente",
         name="Maria Souza",
         email="maria@paoquente.com.br",
@@ -57,7 +58,7 @@ class SignUp(BaseModel):
 
 
 class SignedUp(BaseModel):
-    model_config = _example(user_id=EXAMPLE_USER, company_id=EXAMPLE_COMPANY, email_sent=True)
+    model_config = example(user_id=EXAMPLE_USER, company_id=EXAMPLE_COMPANY, email_sent=True)
 
     user_id: UUID
     company_id: UUID
@@ -65,7 +66,7 @@ class SignedUp(BaseModel):
 
 
 class InvitedSignUp(BaseModel):
-    model_config = _example(
+    model_config = example(
         token="Qm9hIHRlbnRhdGl2YS4uLg", name="João Lima", password="cavalo-correto-bateria-grampo"
     )
 
@@ -76,43 +77,39 @@ class InvitedSignUp(BaseModel):
 
 
 class Token(BaseModel):
-    model_config = _example(token="Qm9hIHRlbnRhdGl2YS4uLg")
+    model_config = example(token="Qm9hIHRlbnRhdGl2YS4uLg")
 
     token: Secret
 
 
 class EmailOnly(BaseModel):
-    model_config = _example(email="maria@paoquente.com.br")
+    model_config = example(email="maria@paoquente.com.br")
 
     email: EmailStr
 
 
 class Login(BaseModel):
-    model_config = _example(
-        email="maria@paoquente.com.br", password="cavalo-correto-bateria-grampo"
-    )
+    model_config = example(email="maria@paoquente.com.br", password="cavalo-correto-bateria-grampo")
 
     email: EmailStr
     password: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class SecondFactor(BaseModel):
-    model_config = _example(code="123456")
+    model_config = example(code="123456")
 
     code: Code
 
 
 class PasswordReset(BaseModel):
-    model_config = _example(
-        token="Qm9hIHRlbnRhdGl2YS4uLg", password="cavalo-correto-bateria-grampo"
-    )
+    model_config = example(token="Qm9hIHRlbnRhdGl2YS4uLg", password="cavalo-correto-bateria-grampo")
 
     token: Secret
     password: Password
 
 
 class PasswordChange(BaseModel):
-    model_config = _example(
+    model_config = example(
         current_password="cavalo-correto-bateria-grampo", new_password="outra-frase-bem-longa-42"
     )
 
@@ -121,14 +118,14 @@ class PasswordChange(BaseModel):
 
 
 class TotpDisable(BaseModel):
-    model_config = _example(password="cavalo-correto-bateria-grampo", code="123456")
+    model_config = example(password="cavalo-correto-bateria-grampo", code="123456")
 
     password: Annotated[str, Field(min_length=1, max_length=256)]
     code: Code
 
 
 class Outcome(BaseModel):
-    model_config = _example(status="accepted")
+    model_config = example(status="accepted")
 
     status: str = "accepted"
 
@@ -136,7 +133,7 @@ class Outcome(BaseModel):
 class SessionInfo(BaseModel):
     """The signed-in session: echo ``csrf_token`` in ``X-CSRF-Token`` on every change."""
 
-    model_config = _example(
+    model_config = example(
         mfa_required=False,
         csrf_token="x0H8n2v7u1KqW5sY9dTcR4eJ",
         user_id=EXAMPLE_USER,
@@ -152,7 +149,7 @@ class SessionInfo(BaseModel):
 
 
 class TotpSetup(BaseModel):
-    model_config = _example(
+    model_config = example(
         secret="JBSWY3DPEHPK3PXP",
         otpauth_uri="otpauth://totp/Hospeda:maria%40paoquente.com.br?secret=JBSWY3DPEHPK3PXP&issuer=Hospeda",
     )
@@ -164,7 +161,7 @@ class TotpSetup(BaseModel):
 class RecoveryCodes(BaseModel):
     """Shown once: keep them somewhere safe; each works once instead of a code."""
 
-    model_config = _example(recovery_codes=["k7x2-m9qp-4hvd", "a3bc-d4ef-g5hj"])
+    model_config = example(recovery_codes=["k7x2-m9qp-4hvd", "a3bc-d4ef-g5hj"])
 
     recovery_codes: list[str]
 
@@ -176,7 +173,7 @@ class CompanyOfMine(BaseModel):
 
 
 class Me(BaseModel):
-    model_config = _example(
+    model_config = example(
         user_id=EXAMPLE_USER,
         email="maria@paoquente.com.br",
         name="Maria Souza",
@@ -206,7 +203,7 @@ class Me(BaseModel):
 
 
 class SwitchCompany(BaseModel):
-    model_config = _example(company_id=EXAMPLE_COMPANY)
+    model_config = example(company_id=EXAMPLE_COMPANY)
 
     company_id: UUID
 
@@ -215,7 +212,7 @@ class SwitchCompany(BaseModel):
 
 
 class CompanyOut(BaseModel):
-    model_config = _example(id=EXAMPLE_COMPANY, name="Padaria Pão Quente", locale="pt-BR")
+    model_config = example(id=EXAMPLE_COMPANY, name="Padaria Pão Quente", locale="pt-BR")
 
     id: UUID
     name: str
@@ -223,13 +220,13 @@ class CompanyOut(BaseModel):
 
 
 class CompanyUpdate(BaseModel):
-    model_config = _example(name="Padaria Pão Quente Ltda.")
+    model_config = example(name="Padaria Pão Quente Ltda.")
 
     name: Name
 
 
 class Member(BaseModel):
-    model_config = _example(
+    model_config = example(
         user_id=EXAMPLE_USER, name="Maria Souza", email="maria@paoquente.com.br", role="owner"
     )
 
@@ -241,20 +238,20 @@ class Member(BaseModel):
 
 
 class RoleChange(BaseModel):
-    model_config = _example(role="billing")
+    model_config = example(role="billing")
 
     role: CompanyRole
 
 
 class InvitationIn(BaseModel):
-    model_config = _example(email="joao@paoquente.com.br", role="technical")
+    model_config = example(email="joao@paoquente.com.br", role="technical")
 
     email: EmailStr
     role: CompanyRole
 
 
 class InvitationOut(BaseModel):
-    model_config = _example(
+    model_config = example(
         id="0190f5e2-7b1c-7c3e-9a51-1f2d3c4b5a03",
         email="joao@paoquente.com.br",
         role="technical",
@@ -268,7 +265,7 @@ class InvitationOut(BaseModel):
 
 
 class TokenIn(BaseModel):
-    model_config = _example(
+    model_config = example(
         name="ERP da padaria", permissions=["invoices:read", "services:read"], expires_in_days=90
     )
 
@@ -278,7 +275,7 @@ class TokenIn(BaseModel):
 
 
 class TokenOut(BaseModel):
-    model_config = _example(
+    model_config = example(
         id="0190f5e2-7b1c-7c3e-9a51-1f2d3c4b5a04",
         name="ERP da padaria",
         prefix="hsp_3kQ9zXw1",
@@ -309,13 +306,13 @@ class NewTokenOut(TokenOut):
 
 
 class ActOnCompany(BaseModel):
-    model_config = _example(company_id=EXAMPLE_COMPANY, reason="Chamado #4512: fatura em dobro")
+    model_config = example(company_id=EXAMPLE_COMPANY, reason="Chamado #4512: fatura em dobro")
 
     company_id: UUID
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
 
 
 class StaffRoleChange(BaseModel):
-    model_config = _example(role="operator")
+    model_config = example(role="operator")
 
     role: StaffRole | None = Field(description="None removes the person from staff.")

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from hospeda.contracts import Money, new_id
 from hospeda.contracts.billing import (
@@ -34,6 +34,7 @@ from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, Page, Reques
 from hospeda.gateway.forward import Accepted
 from hospeda.gateway.permissions import Permission as P
 from hospeda.gateway.problems import documented
+from hospeda.gateway.schemas import example
 
 router = APIRouter(tags=["billing"], route_class=ApiRoute)
 
@@ -47,10 +48,6 @@ COMMAND = documented(401, 403, 404, 409, 422, 503)
 SERVICE = "billing"
 
 
-def _example(**example: Any) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"examples": [example]})
-
-
 @router.get("/catalog", responses=READ, summary="Planos e adicionais / Plans and add-ons")
 async def catalog(
     ctx: Annotated[RequestContext, allow(P.CATALOG_READ)],
@@ -61,7 +58,7 @@ async def catalog(
 
 
 class OrderIn(BaseModel):
-    model_config = _example(
+    model_config = example(
         plan_code="hospedagem-pro",
         domain="paoquente.com.br",
         cycle="monthly",
@@ -142,7 +139,7 @@ async def get_invoice(
 
 
 class PayIn(BaseModel):
-    model_config = _example(method="pix")
+    model_config = example(method="pix")
 
     method: PaymentMethod
     payment_method_ref: str | None = Field(default=None, max_length=255)
@@ -173,7 +170,7 @@ async def pay_invoice(
 
 
 class ConfirmIn(BaseModel):
-    model_config = _example(payment_intent_id="pi_3PqX2nLkdIwHu7ix0cDg1Z2a")
+    model_config = example(payment_intent_id="pi_3PqX2nLkdIwHu7ix0cDg1Z2a")
 
     payment_intent_id: str = Field(min_length=4, max_length=255, pattern=r"^pi_[A-Za-z0-9_]+$")
 
@@ -203,7 +200,7 @@ async def confirm_payment(
 
 
 class RefundIn(BaseModel):
-    model_config = _example(amount={"amount": 1990, "currency": "BRL"}, reason="Cobrança em dobro")
+    model_config = example(amount={"amount": 1990, "currency": "BRL"}, reason="Cobrança em dobro")
 
     amount: Money | None = Field(default=None, description="Absent: refund in full.")
     reason: str = Field(min_length=1, max_length=500)
@@ -241,7 +238,7 @@ async def refund_invoice(
 
 
 class VoidIn(BaseModel):
-    model_config = _example(reason="Pedido cancelado antes do pagamento")
+    model_config = example(reason="Pedido cancelado antes do pagamento")
 
     reason: str = Field(min_length=1, max_length=500)
 
@@ -292,7 +289,7 @@ async def get_subscription(
 
 
 class ChangeIn(BaseModel):
-    model_config = _example(to_code="hospedagem-business", cycle="annual")
+    model_config = example(to_code="hospedagem-business", cycle="annual")
 
     to_code: Code
     cycle: BillingCycle | None = None
@@ -323,7 +320,7 @@ async def change_subscription(
 
 
 class CancelIn(BaseModel):
-    model_config = _example(at_period_end=True, reason="Vou migrar o site")
+    model_config = example(at_period_end=True, reason="Vou migrar o site")
 
     at_period_end: bool = True
     reason: str | None = Field(default=None, max_length=500)
@@ -356,7 +353,7 @@ async def cancel_subscription(
 
 
 class AddonIn(BaseModel):
-    model_config = _example(addon_code="backup-pro", cycle="monthly")
+    model_config = example(addon_code="backup-pro", cycle="monthly")
 
     addon_code: Code
     cycle: BillingCycle | None = None
