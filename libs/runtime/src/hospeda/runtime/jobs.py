@@ -914,8 +914,16 @@ class JobWorker:
         }
         if limited:
             await self.db.advisory_xact_lock(session, self._claim_lock_key)
-            rows = (await session.execute(self._candidates, params)).all()
-            chosen = await self._within_target_limits(session, rows, capacity, now) if rows else []
+            in_use = await self._targets_in_use(session, now)
+            # targets at their limit stay out of the window: a backlog on one
+            # server must not keep another server's jobs from being claimed
+            full = [
+                t
+                for t, n in in_use.items()
+                if (cap := engine._limit_for(t)) is not None and n >= cap
+            ]
+            rows = (await session.execute(self._candidates, {**params, "b_full": full})).all()
+            chosen = self._within_target_limits(rows, capacity, in_use)
             if not chosen:
                 return []
             claimed = (
@@ -1005,32 +1013,35 @@ class JobWorker:
                 _job.c.trace_context,
             )
         )
-        self._candidates = candidates
+        # with target limits: the same, leaving out targets already at their limit
+        self._candidates = candidates.where(
+            sa.or_(
+                _job.c.target.is_(None),
+                _job.c.target.not_in(sa.bindparam("b_full", expanding=True)),
+            )
+        )
         self._lease_next = lease.where(
             _job.c.seq.in_(candidates.with_only_columns(_job.c.seq).scalar_subquery())
         )
         self._lease_chosen = lease.where(_job.c.seq.in_(sa.bindparam("b_chosen", expanding=True)))
 
-    async def _within_target_limits(
-        self, session: AsyncSession, rows: Sequence[Any], capacity: int, now: datetime
-    ) -> list[int]:
-        targets = {
-            r.target
-            for r in rows
-            if r.target is not None and self.engine._limit_for(r.target) is not None
-        }
-        in_use: dict[str, int] = {}
-        if targets:
-            usage = await session.execute(
-                sa.select(_job.c.target, sa.func.count())
-                .where(
-                    _job.c.state == JobState.RUNNING.value,
-                    _job.c.lease_until >= now,
-                    _job.c.target.in_(targets),
-                )
-                .group_by(_job.c.target)
+    async def _targets_in_use(self, session: AsyncSession, now: datetime) -> dict[str, int]:
+        """Jobs running now on each target (a handful of rows: bounded by concurrency)."""
+        usage = await session.execute(
+            sa.select(_job.c.target, sa.func.count())
+            .where(
+                _job.c.state == JobState.RUNNING.value,
+                _job.c.lease_until >= now,
+                _job.c.target.is_not(None),
             )
-            in_use = {target: int(count) for target, count in usage.all()}
+            .group_by(_job.c.target)
+        )
+        return {target: int(count) for target, count in usage.all()}
+
+    def _within_target_limits(
+        self, rows: Sequence[Any], capacity: int, in_use: dict[str, int]
+    ) -> list[int]:
+        in_use = dict(in_use)
         chosen: list[int] = []
         for row in rows:
             if len(chosen) >= capacity:
