@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import billing, dns, foundation, gateway, provisioning
+from bench import billing, bullmq, dns, foundation, gateway, provisioning, reference
 from bench.support import Report, postgres_admin_url
 
 
@@ -20,7 +20,9 @@ async def main(only: set[str]) -> None:
     )
     report = Report()
     scenarios = {
+        "reference": reference.postgres_commits,  # the day's ceiling, always measured
         "outbox": foundation.outbox_to_inbox,
+        "bullmq": bullmq.bullmq,  # the peer, measured just before our engine
         "jobs": foundation.job_engine,
         "rpc": foundation.request_reply,
         "gateway": gateway.gateway,
@@ -30,8 +32,14 @@ async def main(only: set[str]) -> None:
     }
     with tempfile.TemporaryDirectory() as tmp:
         for name, scenario in scenarios.items():
-            if not only or name in only:
+            if (
+                not only
+                or name in only
+                or name == "reference"
+                or (name == "bullmq" and "jobs" in only)
+            ):
                 await scenario(report, admin_url, Path(tmp))
+    bullmq.compare(report)
     print(f"saved {report.save()}")
 
 
