@@ -39,6 +39,7 @@ class DnsSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="DNS_", extra="ignore", populate_by_name=True)
     service_name = "dns"
+    uses_redis = True
 
     # --- Cloudflare ---
     cloudflare_api_token: SecretStr = Field(
