@@ -13,8 +13,10 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
+from hospeda.runtime import heartbeat
 from hospeda.runtime.broker import (
     ensure_topics,
     kafka_client_options,
@@ -104,21 +106,24 @@ class ServiceRuntime:
             await upgrade(self.db, *self.migrations)
         for prepare in self._starters:
             await prepare()
-        await ensure_topics(
-            self.settings.kafka_bootstrap_servers,
-            partitions=self.settings.topic_partitions,
-            replication=self.settings.topic_replication,
-            client_options=kafka_client_options(self.settings),
-        )
+        if self.settings.create_topics:
+            await ensure_topics(
+                self.settings.kafka_bootstrap_servers,
+                partitions=self.settings.topic_partitions,
+                replication=self.settings.topic_replication,
+                client_options=kafka_client_options(self.settings),
+            )
         await self.producer.start()
         self.consumer.subscribe()
         await self.broker.start()
         self.relay.start()
         for worker in self.workers:
             worker.start()
+        loops = list(self._background)
+        if self.settings.heartbeat_file is not None:
+            loops.append(("heartbeat", partial(heartbeat.beat, self.settings.heartbeat_file)))
         self._tasks = [
-            asyncio.create_task(_supervise(name, loop), name=name)
-            for name, loop in self._background
+            asyncio.create_task(_supervise(name, loop), name=name) for name, loop in loops
         ]
         self._started = True
         log.info("%s started", self.service)
@@ -130,6 +135,7 @@ class ServiceRuntime:
             await upgrade(self.db, *self.migrations)
         finally:
             await self.db.dispose()
+            await self.producer.stop()  # never started; closing it keeps the log quiet
 
     async def stop(self) -> None:
         if not self._started:

@@ -128,6 +128,12 @@ class ServiceSettings(KafkaClientSettings):
     )
     topic_partitions: int = Field(default=6, ge=1, validation_alias="HOSPEDA_TOPIC_PARTITIONS")
     topic_replication: int = Field(default=1, ge=1, validation_alias="HOSPEDA_TOPIC_REPLICATION")
+    create_topics: bool = Field(
+        default=True,
+        validation_alias="HOSPEDA_CREATE_TOPICS",
+        description="Create missing topics at start-up. Off where the deploy creates them "
+        "(the topic job, Strimzi) and the services' principals may not.",
+    )
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     log_level: str = Field(default="INFO", validation_alias="HOSPEDA_LOG_LEVEL")
     log_json: bool = Field(default=True, validation_alias="HOSPEDA_LOG_JSON")
@@ -146,6 +152,12 @@ class ServiceSettings(KafkaClientSettings):
         description="Seed demo data at start-up (set by `make run`; never in production).",
     )
     query_timeout_s: float = Field(default=3.0, gt=0, validation_alias="HOSPEDA_QUERY_TIMEOUT_S")
+    heartbeat_file: Path | None = Field(
+        default=None,
+        validation_alias="HOSPEDA_HEARTBEAT_FILE",
+        description="Touched every few seconds while the service runs, for container health "
+        "checks (`python -m hospeda.runtime.heartbeat <file>`); empty: none.",
+    )
     migrate_on_start: bool = Field(
         default=True,
         validation_alias="HOSPEDA_MIGRATE_ON_START",
