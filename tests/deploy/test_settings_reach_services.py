@@ -56,16 +56,12 @@ EVERY_SETTING = set().union(*(setting_names(c) for c in SETTINGS.values()))
 
 
 @pytest.fixture(scope="module")
-def operator_env() -> dict[str, str]:
+def operator_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The template as an operator fills it: fresh secrets, the examples for
     what providers issue."""
-    filled = template.filled(examples=True)
-    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"hospeda-{secrets.token_hex(4)}.env"  # noqa: S108
-    path.write_text(filled)
-    try:
-        return template.read(path)
-    finally:
-        path.unlink()
+    path = tmp_path_factory.mktemp("operator") / ".env"
+    path.write_text(template.filled(examples=True))
+    return template.read(path)
 
 
 def resolve_compose(environment: dict[str, str], operator: dict[str, str]) -> dict[str, str]:
@@ -194,7 +190,7 @@ def test_a_forgotten_secret_stops_the_service(
     with pytest.raises(ValidationError, match="GATEWAY_TOTP_KEY must be a long random secret"):
         build("gateway", resolve_k8s(without_key, operator_env), ca_file, monkeypatch)
     compose_env = next(env for s, c, env in compose_containers() if c == "notify")
-    with pytest.raises(AssertionError, match="set NOTIFY_SMTP_PASSWORD in deploy/.env"):
+    with pytest.raises(AssertionError, match=r"set NOTIFY_SMTP_PASSWORD in deploy/\.env"):
         resolve_compose(compose_env, {**operator_env, "NOTIFY_SMTP_PASSWORD": ""})
 
 
