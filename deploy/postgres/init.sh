@@ -23,7 +23,7 @@ REVOKE ALL ON DATABASE hospeda_dns FROM PUBLIC;
 CREATE ROLE hospeda_notify LOGIN PASSWORD :'pw_notify';
 CREATE DATABASE hospeda_notify OWNER hospeda_notify;
 REVOKE ALL ON DATABASE hospeda_notify FROM PUBLIC;
--- audit: the owner migrates the schema; the writer the service runs as
+-- audit: the owner migrates the schema; the writer is what the service runs as
 CREATE ROLE hospeda_audit_owner LOGIN PASSWORD :'pw_audit_owner';
 CREATE ROLE hospeda_audit LOGIN PASSWORD :'pw_audit';
 CREATE DATABASE hospeda_audit OWNER hospeda_audit_owner;
