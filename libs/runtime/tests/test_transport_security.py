@@ -152,6 +152,7 @@ async def test_scram_credentials_and_tls_reach_every_kafka_client() -> None:
         )
         context: ssl.SSLContext = options["ssl_context"]
         assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    await producer.stop()
 
 
 # --- TLS for real -----------------------------------------------------------------------------
@@ -292,3 +293,4 @@ async def test_a_broker_certificate_from_another_ca_is_refused(
     with pytest.raises(KafkaConnectionError):
         await service.start()
     await service.db.dispose()
+    await service.producer.stop()
