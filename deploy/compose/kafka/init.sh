@@ -191,7 +191,7 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic provisioning.service.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --operation Write --topic ops.alert.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --operation Write --topic ops.command.v1
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Create --operation Describe --operation Read --operation Write --topic gateway.replies. --resource-pattern-type prefixed
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Create --operation Describe --operation Read --topic gateway.replies. --resource-pattern-type prefixed
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Read --group gateway. --resource-pattern-type prefixed
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Read --topic billing.invoice.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Read --topic billing.order.v1
@@ -206,27 +206,15 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic audit.queries.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic audit.records.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic billing.commands.v1
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic billing.invoice.v1.dlq
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic billing.order.v1.dlq
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic billing.payment.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic billing.queries.v1
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic billing.subscription.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic dns.commands.v1
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic dns.job.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic dns.queries.v1
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic dns.zone.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic identity.company.v1
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic identity.user.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic notify.commands.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic notify.queries.v1
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic ops.alert.v1
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic ops.command.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic provisioning.commands.v1
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic provisioning.job.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic provisioning.queries.v1
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Write --topic provisioning.service.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Read --operation Write --topic identity.user.v1
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Read --operation Write --topic ops.command.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Create --operation Describe --operation Read --topic gateway.replies.ops- --resource-pattern-type prefixed
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Read --group hospeda.ops. --resource-pattern-type prefixed
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic audit.queries.v1.dlq

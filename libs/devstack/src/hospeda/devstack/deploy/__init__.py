@@ -44,6 +44,7 @@ def generated() -> dict[str, str]:
         "compose.yaml": to_yaml(compose.document(), header=compose.HEADER),
         "compose/prometheus.yml": to_yaml(compose.prometheus_config(), header=GENERATED),
         "compose/kafka/init.sh": kafka.init_script(),
+        "kafka-acls.md": kafka.acl_table(),
         "postgres/init.sh": postgres.init_script(),
         "postgres/audit-grants.sql": grants,
         "k8s/platform/namespace.yaml": to_yaml(k8s.namespace(), header=GENERATED),
