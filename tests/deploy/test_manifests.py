@@ -5,6 +5,8 @@ operator relies on (health checks, probes, non-root, budgets, migrations)."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,15 +28,22 @@ KUBERNETES_VERSION = "1.31.0"
 ONE_SHOT = {f"{s}-migrate" for s in SERVICES} | {"kafka-init", "audit-grants"}
 
 
-def k8s_documents() -> Iterator[tuple[str, dict[str, Any]]]:
+@functools.cache
+def _k8s_documents() -> tuple[tuple[str, dict[str, Any]], ...]:
+    found = []
     for path in sorted((DEPLOY / "k8s").rglob("*.yaml")):
         if path.name == "kustomization.yaml":
             continue
         for document in yaml.safe_load_all(path.read_text()):
-            yield (
-                f"{path.relative_to(DEPLOY)}:{document['kind']}/{document['metadata']['name']}",
-                document,
-            )
+            where = f"{path.relative_to(DEPLOY)}:{document['kind']}/{document['metadata']['name']}"
+            found.append((where, document))
+    return tuple(found)
+
+
+def k8s_documents() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every object under deploy/k8s (copies: a test may spoil one)."""
+    for where, document in _k8s_documents():
+        yield where, copy.deepcopy(document)
 
 
 def compose() -> dict[str, Any]:

@@ -230,7 +230,17 @@ def _infrastructure() -> dict[str, Any]:
                 "REDIS_PASSWORD_DNS": interpolated("{REDIS_PASSWORD_DNS}"),
             },
             "healthcheck": {
-                "test": ["CMD", "redis-cli", "--user", "healthcheck", "--no-auth-warning", "ping"],
+                # nopass: any password logs this user in, and it may only PING
+                "test": [
+                    "CMD",
+                    "redis-cli",
+                    "--user",
+                    "healthcheck",
+                    "--pass",
+                    "-",
+                    "--no-auth-warning",
+                    "ping",
+                ],
                 "interval": "5s",
                 "retries": 12,
             },
