@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from hospeda.devstack.deploy import postgres
 from hospeda.devstack.deploy import services as svc
 from hospeda.devstack.deploy.env import VARIABLES
 from hospeda.devstack.deploy.kafka import SERVICES
@@ -194,20 +195,7 @@ def _infrastructure() -> dict[str, Any]:
             "image": "postgres:16",
             "restart": "no",
             "depends_on": {"audit-migrate": {"condition": "service_completed_successfully"}},
-            "command": [
-                "psql",
-                "--no-psqlrc",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                "postgres",
-                "-U",
-                "hospeda_audit_owner",
-                "-d",
-                "hospeda_audit",
-                "-f",
-                "/audit-grants.sql",
-            ],
+            "command": postgres.grants_command("/audit-grants.sql"),
             "environment": {"PGPASSWORD": interpolated("{POSTGRES_PASSWORD_AUDIT_OWNER}")},
             "volumes": ["./postgres/audit-grants.sql:/audit-grants.sql:ro"],
             "networks": ["backend"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from hospeda.devstack.deploy import postgres
 from hospeda.devstack.deploy import services as svc
 from hospeda.devstack.deploy.env import VARIABLES
 from hospeda.devstack.deploy.kafka import (
@@ -245,20 +246,7 @@ def migration_job(service: str) -> dict[str, Any]:
             {
                 "name": "audit-grants",
                 "image": "postgres:16",
-                "command": [
-                    "psql",
-                    "--no-psqlrc",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-h",
-                    "postgres",
-                    "-U",
-                    "hospeda_audit_owner",
-                    "-d",
-                    "hospeda_audit",
-                    "-f",
-                    "/grants/audit-grants.sql",
-                ],
+                "command": postgres.grants_command("/grants/audit-grants.sql"),
                 "env": [_from_env_secret("PGPASSWORD", "POSTGRES_PASSWORD_AUDIT_OWNER")],
                 "securityContext": {**SECURITY, "runAsUser": 999, "runAsGroup": 999},
                 "volumeMounts": [

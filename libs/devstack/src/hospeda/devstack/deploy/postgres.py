@@ -92,3 +92,9 @@ def audit_grants(writer: str = WRITER) -> str:
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {writer};\n"
         f"{revoke}\n"
     )
+
+
+def grants_command(sql_file: str) -> list[str]:
+    """Apply audit-grants.sql as the owner (a `postgres` image; PGPASSWORD set)."""
+    connection = ["-h", "postgres", "-U", OWNER, "-d", "hospeda_audit"]
+    return ["psql", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", *connection, "-f", sql_file]
