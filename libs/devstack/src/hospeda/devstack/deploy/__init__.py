@@ -18,7 +18,7 @@ import yaml
 from hospeda.devstack.deploy import compose, env, k8s, kafka, postgres
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no types
     """Plain YAML: no anchors for repeated values, block style, keys in order."""
 
     def ignore_aliases(self, data: Any) -> bool:

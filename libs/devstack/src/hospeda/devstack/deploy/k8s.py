@@ -42,7 +42,7 @@ def _labels(service: str, component: str = "service") -> dict[str, str]:
 
 
 def _from_env_secret(name: str, variable: str) -> dict[str, Any]:
-    ref = {"name": ENV_SECRET, "key": variable}
+    ref: dict[str, Any] = {"name": ENV_SECRET, "key": variable}
     if not VARIABLES[variable].required:
         ref["optional"] = True
     return {"name": name, "valueFrom": {"secretKeyRef": ref}}
