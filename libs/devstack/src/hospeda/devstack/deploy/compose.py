@@ -123,7 +123,7 @@ def _kafka(node: int) -> dict[str, Any]:
         "image": KAFKA_IMAGE,
         "hostname": f"kafka-{node}",
         "restart": "unless-stopped",
-        "command": ["bash", "-c", start],
+        "entrypoint": ["bash", "-c", start],  # our own start, not the image's env-driven one
         "environment": {
             "NODE_ID": str(node),
             "KAFKA_CLUSTER_ID": interpolated("{KAFKA_CLUSTER_ID}"),
@@ -167,7 +167,7 @@ def _infrastructure() -> dict[str, Any]:
         "kafka-init": {
             "image": KAFKA_IMAGE,
             "restart": "no",
-            "command": ["bash", "/etc/hospeda/kafka/init.sh"],
+            "entrypoint": ["bash", "/etc/hospeda/kafka/init.sh"],
             "depends_on": {f"kafka-{n}": {"condition": "service_healthy"} for n in (1, 2, 3)},
             "environment": kafka_init_env,
             "volumes": [
@@ -202,6 +202,7 @@ def _infrastructure() -> dict[str, Any]:
         },
         "redis": {
             "image": "redis:7",
+            "user": "redis",
             "restart": "unless-stopped",
             "command": [
                 "sh",
