@@ -217,3 +217,15 @@ def test_every_template_variable_is_used_and_every_used_one_is_in_the_template()
     used |= set(re.findall(r"key: ([A-Z][A-Z0-9_]+)", manifests))
     used -= {"HOSPEDA_VERSION"}  # the image tag, optional
     assert used == names
+
+
+def test_optional_values_left_empty_mean_off(
+    operator_env: dict[str, str], ca_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    optional = {n for n, v in template.VARIABLES.items() if not v.required}
+    blank = {k: ("" if k in optional else v) for k, v in operator_env.items()}
+    environments = {c: resolve_compose(env, blank) for s, c, env in compose_containers()}
+    billing = build("billing", environments["billing"], ca_file, monkeypatch)
+    assert billing.stripe_secret_key is None and billing.pix_key is None  # card and Pix off
+    dns = build("dns", environments["dns"], ca_file, monkeypatch)
+    assert dns.own_nameservers == []  # Cloudflare's own, per zone

@@ -36,7 +36,9 @@ class KafkaClientSettings(BaseSettings):
     and the operator's command line. Locally: PLAINTEXT, no credentials. In
     production: SASL (SCRAM) over TLS, one principal per service."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # An empty variable means "not set" (an env file's `KEY=` line, `${KEY:-}` in compose,
+    # an optional Secret key): the default applies, e.g. no Stripe key → card payments off.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_ignore_empty=True)
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
@@ -100,7 +102,7 @@ class ServiceSettings(KafkaClientSettings):
     ``env_prefix`` (e.g. ``BILLING_``) for their own fields; the shared fields
     below use fixed names, the same for every process."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_ignore_empty=True)
 
     service_name: ClassVar[str] = "service"
     uses_redis: ClassVar[bool] = False
