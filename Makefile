@@ -6,7 +6,7 @@ export UV_PYTHON_PREFERENCE := only-system
 UV := $(PYTHON) -m uv
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast bench lint format contracts migration clean
+.PHONY: help install run test test-fast bench lint format contracts deploy migration clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ format: install ## Format the code
 
 contracts: install ## Regenerate the published JSON Schemas and AsyncAPI (refuses breaking changes)
 	@$(UV) run --frozen python -m hospeda.contracts.schema write
+
+deploy: install ## Regenerate deploy/'s derived files (topics, ACLs, roles, manifests, env template)
+	@$(UV) run --frozen python -m hospeda.devstack.deploy write
 
 migration: install ## New migration: make migration PACKAGE=hospeda.billing MSG="add invoices"
 	@$(UV) run --frozen python -m hospeda.runtime.migrate revision $(PACKAGE) -m "$(MSG)"

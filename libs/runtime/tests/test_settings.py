@@ -28,6 +28,9 @@ def test_production_accepts_safe_settings() -> None:
         HOSPEDA_ENV="production",
         DATABASE_URL="postgresql://svc@db/rtsvc",
         HOSPEDA_TOPIC_REPLICATION=3,
+        KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+        KAFKA_SASL_USERNAME="hospeda-rtsvc",
+        KAFKA_SASL_PASSWORD="Zq8vN3k0uR2y7Lw1Pf5sXc9bTg4hJm6d",
     )
     assert settings.environment == "production"
 

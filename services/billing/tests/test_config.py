@@ -11,6 +11,9 @@ PRODUCTION = {
     "HOSPEDA_ENV": "production",
     "DATABASE_URL": "postgresql://billing@db/billing",
     "HOSPEDA_TOPIC_REPLICATION": 3,
+    "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    "KAFKA_SASL_USERNAME": "hospeda-billing",
+    "KAFKA_SASL_PASSWORD": "Zq8vN3k0uR2y7Lw1Pf5sXc9bTg4hJm6d",
 }
 
 

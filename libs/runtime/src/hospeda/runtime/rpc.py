@@ -43,27 +43,32 @@ class QueryClient:
         producer: AIOKafkaProducer,
         instance_id: str,
         timeout: float = 3.0,
+        replication: int = 1,
+        client_options: dict[str, Any] | None = None,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.producer = producer
         self.reply_topic = reply_topic_for(instance_id)
         self.timeout = timeout
+        self.replication = replication
+        self.client_options = client_options or {}
         self._pending: dict[UUID, asyncio.Future[QueryReply]] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Create the reply topic and start reading it from its end."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **self.client_options)
         await admin.start()
         try:
-            await admin.create_topics([NewTopic(self.reply_topic, 1, 1)])
+            await admin.create_topics([NewTopic(self.reply_topic, 1, self.replication)])
         except TopicAlreadyExistsError:
             pass
         finally:
             await admin.close()
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
+            **self.client_options,
             enable_auto_commit=False,
             fetch_max_wait_ms=10,
             auto_offset_reset="latest",

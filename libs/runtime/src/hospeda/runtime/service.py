@@ -11,10 +11,18 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
-from hospeda.runtime.broker import ensure_topics, make_broker, make_producer
+from hospeda.runtime import heartbeat
+from hospeda.runtime.broker import (
+    ensure_topics,
+    kafka_client_options,
+    make_broker,
+    make_producer,
+)
 from hospeda.runtime.db import Database
 from hospeda.runtime.jobs import JobEngine, JobWorker
 from hospeda.runtime.messaging import MessageConsumer, MessageRouter
@@ -94,26 +102,40 @@ class ServiceRuntime:
     async def start(self) -> None:
         if self._started:
             return
-        await upgrade(self.db, *self.migrations)
+        if self.settings.migrate_on_start:
+            await upgrade(self.db, *self.migrations)
         for prepare in self._starters:
             await prepare()
-        await ensure_topics(
-            self.settings.kafka_bootstrap_servers,
-            partitions=self.settings.topic_partitions,
-            replication=self.settings.topic_replication,
-        )
+        if self.settings.create_topics:
+            await ensure_topics(
+                self.settings.kafka_bootstrap_servers,
+                partitions=self.settings.topic_partitions,
+                replication=self.settings.topic_replication,
+                client_options=kafka_client_options(self.settings),
+            )
         await self.producer.start()
         self.consumer.subscribe()
         await self.broker.start()
         self.relay.start()
         for worker in self.workers:
             worker.start()
+        loops = list(self._background)
+        if self.settings.heartbeat_file is not None:
+            loops.append(("heartbeat", partial(heartbeat.beat, self.settings.heartbeat_file)))
         self._tasks = [
-            asyncio.create_task(_supervise(name, loop), name=name)
-            for name, loop in self._background
+            asyncio.create_task(_supervise(name, loop), name=name) for name, loop in loops
         ]
         self._started = True
         log.info("%s started", self.service)
+
+    async def migrate(self) -> None:
+        """Bring this service's database schema up to date, and nothing else
+        (the migration job before a rollout)."""
+        try:
+            await upgrade(self.db, *self.migrations)
+        finally:
+            await self.db.dispose()
+            await self.producer.stop()  # never started; closing it keeps the log quiet
 
     async def stop(self) -> None:
         if not self._started:
@@ -161,8 +183,12 @@ async def _supervise(name: str, loop: Background) -> None:
             await asyncio.sleep(min(2**failures, 60))
 
 
-def run(runtime_factory: Callable[[], ServiceRuntime]) -> None:
-    """Entry point of ``python -m hospeda.<service>``."""
+def run(runtime_factory: Callable[[], ServiceRuntime], argv: Sequence[str] | None = None) -> None:
+    """Entry point of ``python -m hospeda.<service>``; ``… migrate`` only
+    migrates the database and exits."""
+    command = list(sys.argv[1:] if argv is None else argv)
+    if command not in ([], ["migrate"]):
+        raise SystemExit(f"usage: python -m hospeda.<service> [migrate] (not {' '.join(command)})")
     try:
         import uvloop
 
@@ -171,7 +197,8 @@ def run(runtime_factory: Callable[[], ServiceRuntime]) -> None:
         runner = asyncio.run
 
     async def main() -> None:
-        await runtime_factory().run_forever()
+        runtime = runtime_factory()
+        await (runtime.migrate() if command else runtime.run_forever())
 
     with contextlib.suppress(KeyboardInterrupt):
         runner(main())

@@ -10,7 +10,8 @@ import os
 import socket
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import ClassVar, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,33 +31,111 @@ def _default_instance_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-class ServiceSettings(BaseSettings):
+class KafkaClientSettings(BaseSettings):
+    """How every Kafka client of a process reaches the cluster: the services
+    and the operator's command line. Locally: PLAINTEXT, no credentials. In
+    production: SASL (SCRAM) over TLS, one principal per service."""
+
+    # An empty variable means "not set" (an env file's `KEY=` line, `${KEY:-}` in compose,
+    # an optional Secret key): the default applies, e.g. no Stripe key → card payments off.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_ignore_empty=True)
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", validation_alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = Field(
+        default="SCRAM-SHA-512", validation_alias="KAFKA_SASL_MECHANISM"
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None,
+        validation_alias="KAFKA_SASL_USERNAME",
+        description="This service's own principal (its ACLs allow only what it needs).",
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, validation_alias="KAFKA_SASL_PASSWORD"
+    )
+    kafka_ssl_ca_file: Path | None = Field(
+        default=None,
+        validation_alias="KAFKA_SSL_CA_FILE",
+        description="PEM file of the CA that signed the brokers' certificates; "
+        "empty: the system's trusted CAs.",
+    )
+
+    @property
+    def kafka_uses_sasl(self) -> bool:
+        return self.kafka_security_protocol.startswith("SASL_")
+
+    @property
+    def kafka_uses_tls(self) -> bool:
+        return self.kafka_security_protocol in ("SSL", "SASL_SSL")
+
+    def kafka_insecure_settings(self) -> list[str]:
+        """What production refuses in the Kafka connection."""
+        problems = []
+        if self.kafka_security_protocol != "SASL_SSL":
+            problems.append("KAFKA_SECURITY_PROTOCOL must be SASL_SSL (SCRAM over TLS)")
+        if not self.kafka_sasl_username or self.secret_is_weak(
+            self.kafka_sasl_password, min_length=16
+        ):
+            problems.append("KAFKA_SASL_USERNAME and a strong KAFKA_SASL_PASSWORD are required")
+        if self.kafka_ssl_ca_file is not None and not self.kafka_ssl_ca_file.is_file():
+            problems.append(f"KAFKA_SSL_CA_FILE {self.kafka_ssl_ca_file} is not a readable file")
+        return problems
+
+    @staticmethod
+    def secret_is_weak(secret: SecretStr | None, *, min_length: int = 32) -> bool:
+        """True for a missing, short or placeholder secret."""
+        value = secret.get_secret_value() if secret is not None else ""
+        lowered = value.lower()
+        return (
+            len(value) < min_length
+            or lowered.startswith(("dev-", "test-"))
+            or "change-me" in lowered
+        )
+
+
+class ServiceSettings(KafkaClientSettings):
     """Settings shared by all services. Subclasses set ``service_name`` and an
     ``env_prefix`` (e.g. ``BILLING_``) for their own fields; the shared fields
     below use fixed names, the same for every process."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_ignore_empty=True)
 
     service_name: ClassVar[str] = "service"
+    uses_redis: ClassVar[bool] = False
+    """Whether this service talks to Redis (production then requires an ACL user)."""
 
     environment: Environment = Field(
         default=Environment.DEVELOPMENT, validation_alias="HOSPEDA_ENV"
-    )
-    kafka_bootstrap_servers: str = Field(
-        default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
     )
     database_url: str = Field(
         default="",
         validation_alias="DATABASE_URL",
         description="SQLAlchemy URL; empty means a SQLite file under the data directory.",
+        repr=False,  # it carries the role's password
     )
-    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        validation_alias="REDIS_URL",
+        repr=False,  # it carries the ACL user's password
+        description="`redis://user:password@host:6379/0` (an ACL user), or `rediss://…` for TLS "
+        "(`?ssl_ca_certs=/path/ca.pem` for a private CA).",
+    )
     data_dir: Path = Field(default=Path(".hospeda/data"), validation_alias="HOSPEDA_DATA_DIR")
     instance_id: str = Field(
         default_factory=_default_instance_id, validation_alias="HOSPEDA_INSTANCE_ID"
     )
     topic_partitions: int = Field(default=6, ge=1, validation_alias="HOSPEDA_TOPIC_PARTITIONS")
     topic_replication: int = Field(default=1, ge=1, validation_alias="HOSPEDA_TOPIC_REPLICATION")
+    create_topics: bool = Field(
+        default=True,
+        validation_alias="HOSPEDA_CREATE_TOPICS",
+        description="Create missing topics at start-up. Off where the deploy creates them "
+        "(the topic job, Strimzi) and the services' principals may not.",
+    )
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     log_level: str = Field(default="INFO", validation_alias="HOSPEDA_LOG_LEVEL")
     log_json: bool = Field(default=True, validation_alias="HOSPEDA_LOG_JSON")
@@ -75,6 +154,18 @@ class ServiceSettings(BaseSettings):
         description="Seed demo data at start-up (set by `make run`; never in production).",
     )
     query_timeout_s: float = Field(default=3.0, gt=0, validation_alias="HOSPEDA_QUERY_TIMEOUT_S")
+    heartbeat_file: Path | None = Field(
+        default=None,
+        validation_alias="HOSPEDA_HEARTBEAT_FILE",
+        description="Touched every few seconds while the service runs, for container health "
+        "checks (`python -m hospeda.runtime.heartbeat <file>`); empty: none.",
+    )
+    migrate_on_start: bool = Field(
+        default=True,
+        validation_alias="HOSPEDA_MIGRATE_ON_START",
+        description="Bring the database schema up to date at start-up. Off where a migration "
+        "job does it first (`python -m hospeda.<service> migrate`, as the schema's owner).",
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Self:
@@ -100,15 +191,15 @@ class ServiceSettings(BaseSettings):
             problems.append("HOSPEDA_DEMO must be off")
         if self.topic_replication < 3:
             problems.append("HOSPEDA_TOPIC_REPLICATION must be at least 3")
+        problems += self.kafka_insecure_settings()
+        if self.uses_redis and not redis_is_authenticated(self.redis_url):
+            problems.append("REDIS_URL must name an ACL user and its password (redis://user:pw@…)")
         return problems
 
-    @staticmethod
-    def secret_is_weak(secret: SecretStr | None, *, min_length: int = 32) -> bool:
-        """True for a missing, short or placeholder secret."""
-        value = secret.get_secret_value() if secret is not None else ""
-        lowered = value.lower()
-        return (
-            len(value) < min_length
-            or lowered.startswith(("dev-", "test-"))
-            or "change-me" in lowered
-        )
+
+def redis_is_authenticated(url: str) -> bool:
+    """True when ``url`` logs in as a named ACL user with a password."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return False
+    return bool(parts.username) and len(parts.password or "") >= 16

@@ -44,7 +44,10 @@ class BillingSettings(ServiceSettings):
     )
 
     # --- the webhook ingress ------------------------------------------------------------------
-    webhook_host: str = "127.0.0.1"
+    webhook_host: str = Field(
+        default="127.0.0.1",
+        description="Where the ingress listens; 0.0.0.0 in a container behind the TLS proxy.",
+    )
     webhook_port: int = Field(default=8010, ge=0, le=65535, description="0: no ingress.")
 
     # --- direct Pix (BR Code) -----------------------------------------------------------------

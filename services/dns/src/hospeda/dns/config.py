@@ -39,6 +39,7 @@ class DnsSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="DNS_", extra="ignore", populate_by_name=True)
     service_name = "dns"
+    uses_redis = True
 
     # --- Cloudflare ---
     cloudflare_api_token: SecretStr = Field(
@@ -110,7 +111,10 @@ class DnsSettings(ServiceSettings):
 
     def insecure_settings(self) -> list[str]:
         problems = super().insecure_settings()
-        if self.cloudflare_api_token.get_secret_value() == DEV_CLOUDFLARE_TOKEN:
+        token = self.cloudflare_api_token
+        if token.get_secret_value() == DEV_CLOUDFLARE_TOKEN or self.secret_is_weak(
+            token, min_length=20
+        ):
             problems.append("DNS_CLOUDFLARE_API_TOKEN must be a real Cloudflare API token")
         if self.cloudflare_base_url and self.cloudflare_base_url.startswith("http://"):
             problems.append("DNS_CLOUDFLARE_BASE_URL must use https (or be empty for Cloudflare)")

@@ -1,11 +1,18 @@
-"""``python -m hospeda.gateway``: serve the API and web app."""
+"""``python -m hospeda.gateway``: serve the API and web app;
+``python -m hospeda.gateway migrate``: only bring the database up to date."""
+
+import asyncio
+import sys
 
 import uvicorn
 
-from hospeda.gateway.app import create_app
+from hospeda.gateway.app import build_gateway, create_app
 from hospeda.gateway.config import GatewaySettings
 
 settings = GatewaySettings()
-uvicorn.run(
-    create_app(settings), host=settings.host, port=settings.port, log_config=None, lifespan="on"
-)
+if sys.argv[1:] == ["migrate"]:
+    asyncio.run(build_gateway(settings).runtime.migrate())
+else:
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_config=None, lifespan="on"
+    )

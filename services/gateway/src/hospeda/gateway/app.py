@@ -39,6 +39,7 @@ from hospeda.gateway.routes import (
 from hospeda.gateway.security import Passwords
 from hospeda.gateway.service import IdentityService
 from hospeda.gateway.sessions import Sessions
+from hospeda.runtime.broker import kafka_client_options
 from hospeda.runtime.clock import Clock, SystemClock
 from hospeda.runtime.messaging import MessageRouter
 from hospeda.runtime.migrate import service_migrations
@@ -110,6 +111,8 @@ def build_gateway(settings: GatewaySettings, *, clock: Clock | None = None) -> G
             producer=runtime.producer,
             instance_id=settings.instance_id,
             timeout=settings.query_timeout_s,
+            replication=settings.topic_replication,
+            client_options=kafka_client_options(settings),
         ),
         sessions=sessions,
         limiter=limiter,

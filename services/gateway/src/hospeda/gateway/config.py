@@ -15,6 +15,7 @@ class GatewaySettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
     service_name = "gateway"
+    uses_redis = True
 
     host: str = Field(default="127.0.0.1", description="Where the HTTP server listens.")
     port: int = Field(default=8000, ge=1, le=65535)

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from hospeda.contracts import Envelope, UnreadableMessage, decode
 from hospeda.gateway.operations import Operations
 from hospeda.gateway.permissions import TOPIC_PERMISSIONS, Permission, may_see
+from hospeda.runtime.broker import kafka_client_options
 from hospeda.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class EventHub:
         """Read the event topics until cancelled (a ``runtime.background`` loop)."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **kafka_client_options(self.settings),
             group_id=self.group_id,
             client_id=f"hospeda-gateway-events-{self.settings.instance_id}",
             auto_offset_reset="latest",
