@@ -38,11 +38,11 @@ NOT_SECRET_KEY = re.compile(
 )
 """Keys that name a secret's *metadata* (an id, a count, a flag), kept as they are."""
 
-_SECRET_PARAMS = (
+_LINK_PARAMS = (
     r"token|access_token|refresh_token|id_token|code|session|sess|key|api_key|"
     r"secret|signature|sig|password|pass|otp|auth|ticket|nonce|state"
 )
-_URL_SECRET = re.compile(rf"(?i)([?&#;]({_SECRET_PARAMS})=)[^&#\s\"'<>]+")
+_URL_SECRET = re.compile(rf"(?i)([?&#;]({_LINK_PARAMS})=)[^&#\s\"'<>]+")
 _CPANEL_SESSION = re.compile(r"(?i)/cpsess\d+")
 _PROVIDER_KEY = re.compile(
     r"\b(sk|rk|pk)_(live|test)_[A-Za-z0-9]{8,}|\bwhsec_[A-Za-z0-9_]{8,}|"
