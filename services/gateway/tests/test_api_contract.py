@@ -17,8 +17,7 @@ from gateway_kit import Harness, Person, expect
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hospeda.gateway.api import ApiRoute, allow
-from hospeda.gateway.app import refuse_undeclared_routes
+from hospeda.gateway.api import ApiRoute, allow, refuse_undeclared_routes
 from hospeda.gateway.permissions import Permission, StaffRole
 
 EXAMPLES = int(os.environ.get("HOSPEDA_SCHEMATHESIS_EXAMPLES", "6"))
