@@ -18,10 +18,13 @@ from hospeda.contracts import Actor
 from hospeda.gateway import repository
 from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.domain import normalise_email
+from hospeda.gateway.limits import Limiter
 from hospeda.gateway.outgoing import Origin
 from hospeda.gateway.permissions import StaffRole
-from hospeda.gateway.service import Staff
+from hospeda.gateway.security import Passwords
+from hospeda.gateway.service import IdentityParts, Staff
 from hospeda.gateway.sessions import Sessions
+from hospeda.runtime.clock import SystemClock
 from hospeda.runtime.db import Database
 from hospeda.runtime.migrate import service_migrations, upgrade
 
@@ -31,7 +34,16 @@ async def set_staff(email: str, role: StaffRole | None) -> int:
     settings = GatewaySettings()
     database = Database(settings.database_url)
     client = redis.from_url(settings.redis_url)
-    staff = Staff(db=database, sessions=Sessions(client, settings))
+    staff = Staff(
+        IdentityParts(
+            db=database,
+            settings=settings,
+            passwords=Passwords(settings),
+            sessions=Sessions(client, settings),
+            limiter=Limiter(client, settings),
+            clock=SystemClock(),
+        )
+    )
     try:
         await upgrade(database, service_migrations("gateway"))
         async with database.transaction() as db:

@@ -84,8 +84,6 @@ def _build(settings: GatewaySettings, clock: Clock) -> Collaborators:
     db = runtime.db
     client = redis.from_url(settings.redis_url)
     sessions = Sessions(client, settings)
-    limiter = Limiter(client, settings)
-    passwords = Passwords(settings)
     operations = Operations(client)
     events = EventHub(settings, operations)
     runtime.background("live-events", events.run)
@@ -95,38 +93,28 @@ def _build(settings: GatewaySettings, clock: Clock) -> Collaborators:
         instance_id=settings.instance_id,
         timeout=settings.query_timeout_s,
     )
+    identity = service.IdentityParts(
+        db=db,
+        settings=settings,
+        passwords=Passwords(settings),
+        sessions=sessions,
+        limiter=Limiter(client, settings),
+        clock=clock,
+    )
     return Collaborators(
         settings=settings,
         runtime=runtime,
         redis=client,
         queries=queries,
-        sessions=sessions,
         auth=Authenticator(db=db, sessions=sessions, settings=settings, clock=clock),
         idempotency=Idempotency(client, ttl_s=settings.idempotency_ttl_s),
         events=events,
         operations=operations,
-        clock=clock,
-        accounts=service.Accounts(
-            db=db,
-            settings=settings,
-            passwords=passwords,
-            sessions=sessions,
-            limiter=limiter,
-            clock=clock,
-        ),
-        sign_in=service.SignIn(
-            db=db,
-            settings=settings,
-            passwords=passwords,
-            sessions=sessions,
-            limiter=limiter,
-            clock=clock,
-        ),
-        companies=service.Companies(
-            db=db, settings=settings, passwords=passwords, sessions=sessions, clock=clock
-        ),
-        tokens=service.Tokens(db=db, clock=clock),
-        staff=service.Staff(db=db, sessions=sessions),
+        accounts=service.Accounts(identity),
+        sign_in=service.SignIn(identity),
+        companies=service.Companies(identity),
+        tokens=service.Tokens(identity),
+        staff=service.Staff(identity),
         forward=Forwarder(db=db, queries=queries, operations=operations),
     )
 

@@ -26,8 +26,6 @@ from hospeda.gateway.events import EventHub
 from hospeda.gateway.forward import Forwarder
 from hospeda.gateway.idempotency import Idempotency
 from hospeda.gateway.operations import Operations
-from hospeda.gateway.sessions import Sessions
-from hospeda.runtime.clock import Clock
 from hospeda.runtime.rpc import QueryClient
 from hospeda.runtime.service import ServiceRuntime
 
@@ -40,12 +38,10 @@ class Collaborators:
     runtime: ServiceRuntime
     redis: redis.Redis
     queries: QueryClient
-    sessions: Sessions
     auth: Authenticator
     idempotency: Idempotency
     events: EventHub
     operations: Operations
-    clock: Clock
     accounts: service.Accounts
     sign_in: service.SignIn
     companies: service.Companies

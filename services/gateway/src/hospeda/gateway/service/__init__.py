@@ -13,13 +13,24 @@ change only after the transaction commits. Routes never open a transaction.
   the active company (``Companies``);
 - ``tokens``: API tokens (``Tokens``);
 - ``staff``: staff roles, finding companies, acting on one (``Staff``);
-- ``core``: the little they share. No area calls another.
+- ``core``: the little they share (``IdentityParts``, what each area is built
+  from; ``IdentityCore``, their base). No area calls another.
 """
 
 from hospeda.gateway.service.accounts import Accounts, Profile
 from hospeda.gateway.service.companies import Companies
+from hospeda.gateway.service.core import IdentityParts
 from hospeda.gateway.service.sign_in import SignIn
 from hospeda.gateway.service.staff import Staff
 from hospeda.gateway.service.tokens import NewToken, Tokens
 
-__all__ = ["Accounts", "Companies", "NewToken", "Profile", "SignIn", "Staff", "Tokens"]
+__all__ = [
+    "Accounts",
+    "Companies",
+    "IdentityParts",
+    "NewToken",
+    "Profile",
+    "SignIn",
+    "Staff",
+    "Tokens",
+]

@@ -20,16 +20,12 @@ from hospeda.contracts.identity import (
 from hospeda.contracts.notify import Recipient
 from hospeda.contracts.topics import IDENTITY_COMPANY, IDENTITY_USER
 from hospeda.gateway import repository
-from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.domain import Refused, normalise_email
-from hospeda.gateway.limits import Limiter
 from hospeda.gateway.models import Company, EmailToken, Membership, User
 from hospeda.gateway.outgoing import Origin, audit, notify, send
-from hospeda.gateway.security import Passwords, digest, new_secret
-from hospeda.gateway.service.core import locked_user, public_link
-from hospeda.gateway.sessions import Session, Sessions
-from hospeda.runtime.clock import Clock
-from hospeda.runtime.db import Database
+from hospeda.gateway.security import digest, new_secret
+from hospeda.gateway.service.core import IdentityCore, locked_user, public_link
+from hospeda.gateway.sessions import Session
 
 VERIFY_EMAIL = "verify-email"
 PASSWORD_RESET = "password-reset"  # noqa: S105 - a template name
@@ -44,25 +40,8 @@ class Profile:
     companies: list[repository.CompanyOfUser]
 
 
-class Accounts:
-    """Each use case is one transaction; sessions change only after it commits."""
-
-    def __init__(
-        self,
-        *,
-        db: Database,
-        settings: GatewaySettings,
-        passwords: Passwords,
-        sessions: Sessions,
-        limiter: Limiter,
-        clock: Clock,
-    ) -> None:
-        self.db = db
-        self.settings = settings
-        self.passwords = passwords
-        self.sessions = sessions
-        self.limiter = limiter
-        self.clock = clock
+class Accounts(IdentityCore):
+    """Sign-up, e-mail links, passwords, the profile."""
 
     # --- single-use links ---------------------------------------------------------------
 

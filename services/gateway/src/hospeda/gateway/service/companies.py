@@ -24,7 +24,6 @@ from hospeda.contracts.notify import Recipient
 from hospeda.contracts.topics import IDENTITY_COMPANY, IDENTITY_USER
 from hospeda.gateway import repository
 from hospeda.gateway.auth import Principal
-from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.domain import (
     Refused,
     check_invitation_role,
@@ -33,30 +32,13 @@ from hospeda.gateway.domain import (
 )
 from hospeda.gateway.models import Company, Invitation, Membership, User
 from hospeda.gateway.outgoing import Origin, audit, notify, send
-from hospeda.gateway.security import Passwords, digest, new_secret
-from hospeda.gateway.service.core import locked_user, public_link
-from hospeda.gateway.sessions import Session, Sessions
-from hospeda.runtime.clock import Clock
-from hospeda.runtime.db import Database
+from hospeda.gateway.security import digest, new_secret
+from hospeda.gateway.service.core import IdentityCore, locked_user, public_link
+from hospeda.gateway.sessions import Session
 
 
-class Companies:
-    """Each use case is one transaction; sessions change only after it commits."""
-
-    def __init__(
-        self,
-        *,
-        db: Database,
-        settings: GatewaySettings,
-        passwords: Passwords,
-        sessions: Sessions,
-        clock: Clock,
-    ) -> None:
-        self.db = db
-        self.settings = settings
-        self.passwords = passwords
-        self.sessions = sessions
-        self.clock = clock
+class Companies(IdentityCore):
+    """The company, its members and invitations."""
 
     # --- the company ------------------------------------------------------------------------
 
@@ -117,16 +99,23 @@ class Companies:
         async with self.db.transaction() as db:
             return await repository.members(db, company_id, after=after, limit=limit)
 
+    @staticmethod
+    async def _locked_membership(db: AsyncSession, company_id: UUID, user_id: UUID) -> Membership:
+        """The membership, with its company locked: member changes of one company
+        run one at a time (the last-owner rule)."""
+        await repository.lock_company(db, company_id)
+        membership = await repository.get_membership(db, user_id, company_id, lock=True)
+        if membership is None:
+            raise Refused("not_found")
+        return membership
+
     async def change_role(
         self, origin: Origin, principal: Principal, user_id: UUID, role: CompanyRole
     ) -> Membership:
         company_id = principal.company_id
         assert company_id is not None
         async with self.db.transaction() as db:
-            await repository.lock_company(db, company_id)
-            membership = await repository.get_membership(db, user_id, company_id, lock=True)
-            if membership is None:
-                raise Refused("not_found")
+            membership = await self._locked_membership(db, company_id, user_id)
             previous = CompanyRole(membership.role)
             check_role_change(
                 manages_owners=principal.manages_owners,
@@ -161,10 +150,7 @@ class Companies:
         company_id = principal.company_id
         assert company_id is not None
         async with self.db.transaction() as db:
-            await repository.lock_company(db, company_id)
-            membership = await repository.get_membership(db, user_id, company_id, lock=True)
-            if membership is None:
-                raise Refused("not_found")
+            membership = await self._locked_membership(db, company_id, user_id)
             check_role_change(
                 manages_owners=principal.manages_owners,
                 current=CompanyRole(membership.role),

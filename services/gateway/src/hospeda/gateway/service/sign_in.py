@@ -8,13 +8,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hospeda.contracts import Actor, ActorKind
 from hospeda.gateway import repository
-from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.domain import Refused, normalise_email
-from hospeda.gateway.limits import Limiter
 from hospeda.gateway.models import User
 from hospeda.gateway.outgoing import Origin, audit
 from hospeda.gateway.security import (
-    Passwords,
     TotpMatch,
     digest,
     match_totp,
@@ -23,33 +20,18 @@ from hospeda.gateway.security import (
     normalise_recovery_code,
     totp_uri,
 )
-from hospeda.gateway.service.core import locked_user
-from hospeda.gateway.sessions import Session, Sessions
-from hospeda.runtime.clock import Clock
-from hospeda.runtime.db import Database
+from hospeda.gateway.service.core import IdentityCore, IdentityParts, locked_user
+from hospeda.gateway.sessions import Session
 from hospeda.runtime.sealing import SecretBox
 
 
-class SignIn:
-    """Each use case is one transaction; sessions change only after it commits."""
+class SignIn(IdentityCore):
+    """Signing in and out; two-factor authentication."""
 
-    def __init__(
-        self,
-        *,
-        db: Database,
-        settings: GatewaySettings,
-        passwords: Passwords,
-        sessions: Sessions,
-        limiter: Limiter,
-        clock: Clock,
-    ) -> None:
-        self.db = db
-        self.passwords = passwords
-        self.sessions = sessions
-        self.limiter = limiter
-        self.clock = clock
+    def __init__(self, parts: IdentityParts) -> None:
+        super().__init__(parts)
         # TOTP secrets are encrypted at rest: a database dump alone cannot mint codes
-        self.totp_box = SecretBox(settings.totp_key, setting="GATEWAY_TOTP_KEY")
+        self.totp_box = SecretBox(parts.settings.totp_key, setting="GATEWAY_TOTP_KEY")
 
     # --- second factor ----------------------------------------------------------------------
 

@@ -11,17 +11,12 @@ from hospeda.gateway.domain import Refused
 from hospeda.gateway.models import Company, User
 from hospeda.gateway.outgoing import Origin, audit
 from hospeda.gateway.permissions import StaffRole
-from hospeda.gateway.service.core import locked_user
-from hospeda.gateway.sessions import Session, Sessions
-from hospeda.runtime.db import Database
+from hospeda.gateway.service.core import IdentityCore, locked_user
+from hospeda.gateway.sessions import Session
 
 
-class Staff:
-    """Each use case is one transaction; sessions change only after it commits."""
-
-    def __init__(self, *, db: Database, sessions: Sessions) -> None:
-        self.db = db
-        self.sessions = sessions
+class Staff(IdentityCore):
+    """What only staff do."""
 
     async def search_companies(
         self, *, query: str | None, after: UUID | None, limit: int

@@ -16,8 +16,7 @@ from hospeda.gateway.models import ApiToken
 from hospeda.gateway.outgoing import Origin, audit
 from hospeda.gateway.permissions import Permission
 from hospeda.gateway.security import digest, new_secret
-from hospeda.runtime.clock import Clock
-from hospeda.runtime.db import Database
+from hospeda.gateway.service.core import IdentityCore
 
 
 @dataclass(frozen=True)
@@ -26,12 +25,8 @@ class NewToken:
     secret: str  # shown once, never stored
 
 
-class Tokens:
-    """Each use case is one transaction."""
-
-    def __init__(self, *, db: Database, clock: Clock) -> None:
-        self.db = db
-        self.clock = clock
+class Tokens(IdentityCore):
+    """A company's API tokens."""
 
     async def tokens(
         self, company_id: UUID, *, after: UUID | None, limit: int
