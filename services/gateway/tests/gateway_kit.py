@@ -45,8 +45,9 @@ from hospeda.contracts.notify import SendNotification
 from hospeda.contracts.queries import Query, QueryError, QueryReply
 from hospeda.contracts.topics import NOTIFY_COMMANDS, QUERY_TOPICS
 from hospeda.devstack.servers import free_port
-from hospeda.gateway.app import Gateway, create_app
+from hospeda.gateway.app import create_app
 from hospeda.gateway.config import GatewaySettings
+from hospeda.gateway.deps import Collaborators
 from hospeda.gateway.outgoing import Origin
 from hospeda.gateway.permissions import StaffRole
 from hospeda.runtime.broker import ensure_topics, publish
@@ -147,11 +148,12 @@ class GatewayServer:
         await asyncio.to_thread(self._thread.join, 30)
 
     @property
-    def gateway(self) -> Gateway:
-        gateway: Gateway = self.app.state.gateway
+    def gateway(self) -> Collaborators:
+        """What the running app was built with (``deps.Collaborators``)."""
+        gateway: Collaborators = self.app.state.collaborators
         return gateway
 
-    async def call(self, work: Callable[[Gateway], Awaitable[T]]) -> T:
+    async def call(self, work: Callable[[Collaborators], Awaitable[T]]) -> T:
         """Run ``work`` in the server's event loop (where its clients live)."""
         assert self._loop is not None
         future = asyncio.run_coroutine_threadsafe(_call(work, self.gateway), self._loop)
@@ -162,7 +164,7 @@ class GatewayServer:
         await self.call(lambda gateway: asyncio.wait_for(gateway.events.ready.wait(), timeout))
 
 
-async def _call(work: Callable[[Gateway], Awaitable[T]], gateway: Gateway) -> T:
+async def _call(work: Callable[[Collaborators], Awaitable[T]], gateway: Collaborators) -> T:
     return await work(gateway)
 
 
@@ -691,7 +693,7 @@ class Harness:
         """Give ``person`` a staff role (what ``python -m hospeda.gateway.admin staff`` does)."""
         origin = Origin(actor=Actor.system("test"), company_id=None, ip=None, user_agent=None)
         await self.server.call(
-            lambda gateway: gateway.identity.set_staff_role(origin, person.user_id, role)
+            lambda gateway: gateway.staff.set_staff_role(origin, person.user_id, role)
         )
 
     async def staff(self, role: StaffRole) -> Person:

@@ -13,12 +13,12 @@ import pytest
 import requests
 import schemathesis
 from fastapi import APIRouter, FastAPI
-from gateway_kit import Harness, Person, expect
+from gateway_kit import Harness, Person, expect, gateway_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hospeda.gateway.api import ApiRoute, allow
-from hospeda.gateway.app import refuse_undeclared_routes
+from hospeda.gateway.api import ApiRoute, allow, refuse_undeclared_routes
+from hospeda.gateway.app import create_app
 from hospeda.gateway.permissions import Permission, StaffRole
 
 EXAMPLES = int(os.environ.get("HOSPEDA_SCHEMATHESIS_EXAMPLES", "6"))
@@ -95,6 +95,70 @@ async def test_openapi_names_each_operations_permission_with_examples(harness: H
         for code in problems:
             if code != "422" or "application/problem+json" in op["responses"][code]["content"]:
                 assert "application/problem+json" in op["responses"][code]["content"], (path, code)
+
+
+# Answers of another service's queries, passed on as they come: they get their models
+# from the runtime's typed query layer (issue 10; each route declares an alias from
+# hospeda.gateway.schemas.<area> where the model plugs in). Take a route off this
+# list once its answer is typed (the test below says when).
+FORWARDED_ANSWERS = {
+    ("get", "/api/v1/catalog"),
+    ("get", "/api/v1/orders/{order_id}"),
+    ("get", "/api/v1/invoices"),
+    ("get", "/api/v1/invoices/{invoice_id}"),
+    ("get", "/api/v1/subscriptions"),
+    ("get", "/api/v1/subscriptions/{subscription_id}"),
+    ("get", "/api/v1/services"),
+    ("get", "/api/v1/services/{service_id}"),
+    ("get", "/api/v1/jobs"),
+    ("get", "/api/v1/jobs/{job_id}"),
+    ("get", "/api/v1/staff/jobs"),
+    ("get", "/api/v1/zones"),
+    ("get", "/api/v1/zones/{domain}"),
+    ("get", "/api/v1/audit"),
+}
+
+
+def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _concrete(schema: dict[str, Any], components: dict[str, Any]) -> bool:
+    """An object with named fields, whose lists say what they hold."""
+    schema = _resolve(schema, components)
+    if not schema.get("properties"):
+        return False
+    for field in schema["properties"].values():
+        field = _resolve(field, components)
+        if field.get("type") == "array" and not _resolve(field.get("items", {}), components):
+            return False
+    return True
+
+
+def test_every_answer_of_the_gateways_own_routes_has_a_schema() -> None:
+    app = create_app(gateway_settings("sqlite+aiosqlite://", "127.0.0.1:9", "redis://127.0.0.1:9"))
+    schema = app.openapi()
+    components = schema["components"]["schemas"]
+    untyped, typed_now = [], []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            answers = {c: r for c, r in operation["responses"].items() if c.startswith("2")}
+            assert answers, (method, path)
+            for code, answer in answers.items():
+                content = answer.get("content", {})
+                if "text/event-stream" in content:  # each event: data, event, id
+                    body = content["text/event-stream"]["itemSchema"]
+                else:
+                    body = content["application/json"]["schema"]
+                if (method, path) in FORWARDED_ANSWERS:
+                    if _concrete(body, components):
+                        typed_now.append(f"{method.upper()} {path}")
+                elif not _concrete(body, components):
+                    untyped.append(f"{method.upper()} {path} {code}")
+    assert not untyped, f"answers without a concrete response model: {untyped}"
+    assert not typed_now, f"typed now: take them off FORWARDED_ANSWERS: {typed_now}"
 
 
 # --- problems ------------------------------------------------------------------------------

@@ -12,21 +12,41 @@ import argparse
 import asyncio
 import sys
 
+import redis.asyncio as redis
+
 from hospeda.contracts import Actor
 from hospeda.gateway import repository
-from hospeda.gateway.app import build_gateway
 from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.domain import normalise_email
+from hospeda.gateway.limits import Limiter
 from hospeda.gateway.outgoing import Origin
 from hospeda.gateway.permissions import StaffRole
+from hospeda.gateway.security import Passwords
+from hospeda.gateway.service import IdentityParts, Staff
+from hospeda.gateway.sessions import Sessions
+from hospeda.runtime.clock import SystemClock
+from hospeda.runtime.db import Database
 from hospeda.runtime.migrate import service_migrations, upgrade
 
 
 async def set_staff(email: str, role: StaffRole | None) -> int:
-    gateway = build_gateway(GatewaySettings())
+    # the staff use cases alone: no broker needed (the outbox is published once the gateway runs)
+    settings = GatewaySettings()
+    database = Database(settings.database_url)
+    client = redis.from_url(settings.redis_url)
+    staff = Staff(
+        IdentityParts(
+            db=database,
+            settings=settings,
+            passwords=Passwords(settings),
+            sessions=Sessions(client, settings),
+            limiter=Limiter(client, settings),
+            clock=SystemClock(),
+        )
+    )
     try:
-        await upgrade(gateway.runtime.db, service_migrations("gateway"))
-        async with gateway.runtime.db.transaction() as db:
+        await upgrade(database, service_migrations("gateway"))
+        async with database.transaction() as db:
             user = await repository.get_user_by_email(db, normalise_email(email))
         if user is None:
             print(f"nenhuma conta com {email} / no account with {email}", file=sys.stderr)
@@ -34,12 +54,12 @@ async def set_staff(email: str, role: StaffRole | None) -> int:
         origin = Origin(
             actor=Actor.system("gateway-admin"), company_id=None, ip=None, user_agent="cli"
         )
-        await gateway.identity.set_staff_role(origin, user.id, role)
+        await staff.set_staff_role(origin, user.id, role)
         print(f"{email}: {role.value if role else 'none'}")
         return 0
     finally:
-        await gateway.runtime.db.dispose()
-        await gateway.redis.aclose()
+        await database.dispose()
+        await client.aclose()
 
 
 def main(argv: list[str]) -> int:

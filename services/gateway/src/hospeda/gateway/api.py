@@ -8,6 +8,7 @@
 - ``ApiRoute``: the route class of every router. A route without ``allow``
   raises at definition, so the app does not start; it also stores idempotent
   answers, and flags any successful state change that recorded no audit entry.
+  ``refuse_undeclared_routes`` stops an app with a route that bypasses it.
 - ``SessionCookies``: sends new or cleared session cookies with any answer.
 """
 
@@ -17,14 +18,12 @@ import base64
 import binascii
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Send
 from starlette.types import Scope as AsgiScope
@@ -32,15 +31,14 @@ from starlette.types import Scope as AsgiScope
 from hospeda.contracts import Actor, ActorKind
 from hospeda.gateway.auth import Principal, csrf_cookie_name, session_cookie_name
 from hospeda.gateway.config import GatewaySettings
-from hospeda.gateway.idempotency import Claim, Replay
+from hospeda.gateway.context import RequestContext
+from hospeda.gateway.deps import AuthDep, IdempotencyDep, collaborators
+from hospeda.gateway.idempotency import Claim, Idempotency, Replay
 from hospeda.gateway.outgoing import Origin
 from hospeda.gateway.permissions import Permission, Scope, scope_of
 from hospeda.gateway.problems import ApiError
 from hospeda.gateway.security import same
 from hospeda.gateway.sessions import Session
-
-if TYPE_CHECKING:
-    from hospeda.gateway.app import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -54,44 +52,6 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-@dataclass
-class RequestContext:
-    """What a route gets: who is calling, for which company, from where."""
-
-    gateway: Gateway
-    request: Request
-    origin: Origin
-    principal: Principal | None
-    presented: Session | None = None  # the session the cookie named (before any rotation)
-
-    @property
-    def me(self) -> Principal:
-        if self.principal is None:
-            raise ApiError("not_authenticated", 401)
-        return self.principal
-
-    @property
-    def company_id(self) -> UUID:
-        company = self.me.company_id
-        if company is None:
-            raise ApiError("no_active_company", 403)
-        return company
-
-    @property
-    def session(self) -> Session:
-        if self.me.session is None:
-            raise ApiError("token_not_allowed", 403)
-        return self.me.session
-
-    def start_session(self, session: Session) -> None:
-        """Send this (new) session's cookies with the answer."""
-        self.request.state.session_change = session
-
-    def end_session(self) -> None:
-        """Clear the session cookies with the answer."""
-        self.request.state.session_change = False
-
-
 class Guard:
     """The dependency behind ``allow``: authentication, CSRF, permission."""
 
@@ -99,8 +59,9 @@ class Guard:
         self.permission = permission
         self.scope = scope_of(permission)
 
-    async def __call__(self, request: Request) -> RequestContext:
-        gateway: Gateway = request.app.state.gateway
+    async def __call__(
+        self, request: Request, auth: AuthDep, idempotency: IdempotencyDep
+    ) -> RequestContext:
         unsafe = request.method not in SAFE_METHODS
         origin = Origin(
             actor=ANONYMOUS,
@@ -113,10 +74,10 @@ class Guard:
             # Browsers say where a request comes from; refuse other sites' forms (login CSRF).
             if unsafe and request.headers.get("sec-fetch-site") == "cross-site":
                 raise ApiError("cross_site", 403)
-            await self._claim(request, gateway, f"ip:{origin.ip}")
-            return RequestContext(gateway, request, origin, None)
+            await self._claim(request, idempotency, f"ip:{origin.ip}")
+            return RequestContext(request, origin, None)
 
-        resolution = await gateway.auth.resolve(request, pending=self.scope is Scope.MFA)
+        resolution = await auth.resolve(request, pending=self.scope is Scope.MFA)
         principal = resolution.principal
         if principal is None:
             raise ApiError("not_authenticated", 401)
@@ -133,8 +94,8 @@ class Guard:
         caller = (
             f"token:{principal.token_id}" if principal.token_id else f"user:{principal.user_id}"
         )
-        await self._claim(request, gateway, caller)
-        return RequestContext(gateway, request, origin, principal, resolution.presented)
+        await self._claim(request, idempotency, caller)
+        return RequestContext(request, origin, principal, resolution.presented)
 
     def _authorise(self, principal: Principal) -> None:
         if self.scope in (Scope.SELF, Scope.MFA):
@@ -155,8 +116,8 @@ class Guard:
             raise ApiError("forbidden", 403)
 
     @staticmethod
-    async def _claim(request: Request, gateway: Gateway, caller: str) -> None:
-        claim = await gateway.idempotency.begin(request, caller)
+    async def _claim(request: Request, idempotency: Idempotency, caller: str) -> None:
+        claim = await idempotency.begin(request, caller)
         request.state.idempotency = claim
 
 
@@ -211,9 +172,9 @@ class ApiRoute(APIRoute):
             except BaseException:
                 claim: Claim | None = getattr(request.state, "idempotency", None)
                 if claim is not None:
-                    await request.app.state.gateway.idempotency.abort(claim)
+                    await collaborators(request).idempotency.abort(claim)
                 raise
-            gateway = request.app.state.gateway
+            gateway = collaborators(request)
             change = getattr(request.state, "session_change", None)
             claim = getattr(request.state, "idempotency", None)
             if claim is not None:
@@ -233,7 +194,19 @@ class ApiRoute(APIRoute):
         if origin is None or not origin.audited:
             route = f"{request.method} {request.url.path}"
             log.error("state change without an audit record: %s", route)
-            request.app.state.gateway.unaudited.append(route)
+            collaborators(request).unaudited.append(route)
+
+
+def refuse_undeclared_routes(app: FastAPI) -> None:
+    """Every API route goes through ``ApiRoute`` (which refuses a route without
+    a permission), or the app does not start."""
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and not isinstance(route, ApiRoute):
+            raise RuntimeError(
+                f"route {sorted(route.methods or ())} {context.path} bypasses ApiRoute: "
+                "declare it on a router with route_class=ApiRoute and allow(...)"
+            )
 
 
 def session_cookie_headers(settings: GatewaySettings, change: Session | bool) -> list[str]:
@@ -278,20 +251,11 @@ class SessionCookies:
         await self.app(scope, receive, send_with_cookies)
 
 
-# --- pagination -------------------------------------------------------------------------
+# --- pagination (answers are ``schemas.common.Page``) -----------------------------------
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 T = TypeVar("T")
-
-
-class Page(BaseModel):
-    """One page of a list; pass ``next_cursor`` back as ``cursor`` for the next."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [], "next_cursor": None}]})
-
-    items: list[Any]
-    next_cursor: str | None = Field(default=None, description="Absent on the last page.")
 
 
 def encode_cursor(last_id: UUID) -> str:

@@ -1,24 +1,33 @@
-"""Composition root of the gateway: the HTTP API, and what stands behind it
-(its database, Redis, the Kafka clients, the live event hub)."""
+"""Composition root of the gateway: ``create_app`` builds the HTTP API and what
+stands behind it (its database, Redis, the Kafka clients, the live event hub,
+the use cases), once, at start-up. Routes get those collaborators through
+``deps``; nothing imports this module but the entry points."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as redis
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute, iter_route_contexts
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from hospeda.gateway.api import CSRF_HEADER, SAFE_METHODS, ApiRoute, SessionCookies
+from hospeda.gateway import service
+from hospeda.gateway.api import (
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SessionCookies,
+    refuse_undeclared_routes,
+)
 from hospeda.gateway.auth import Authenticator, session_cookie_name
 from hospeda.gateway.config import GatewaySettings
+from hospeda.gateway.demo import seed
+from hospeda.gateway.deps import Collaborators
 from hospeda.gateway.events import EventHub
+from hospeda.gateway.forward import Forwarder
 from hospeda.gateway.idempotency import Idempotency
 from hospeda.gateway.limits import Limiter
 from hospeda.gateway.operations import Operations
@@ -37,7 +46,6 @@ from hospeda.gateway.routes import (
     staff,
 )
 from hospeda.gateway.security import Passwords
-from hospeda.gateway.service import IdentityService
 from hospeda.gateway.sessions import Sessions
 from hospeda.runtime.broker import kafka_client_options
 from hospeda.runtime.clock import Clock, SystemClock
@@ -70,89 +78,70 @@ everything the platform's services offer.*
 """
 
 
-@dataclass
-class Gateway:
-    """Everything a request may need, built once at start-up."""
-
-    settings: GatewaySettings
-    runtime: ServiceRuntime
-    redis: redis.Redis
-    queries: QueryClient
-    sessions: Sessions
-    limiter: Limiter
-    passwords: Passwords
-    auth: Authenticator
-    identity: IdentityService
-    idempotency: Idempotency
-    events: EventHub
-    operations: Operations
-    clock: Clock
-    unaudited: list[str] = field(default_factory=list)
-
-
-def build_gateway(settings: GatewaySettings, *, clock: Clock | None = None) -> Gateway:
-    clock = clock or SystemClock()
+def _build(settings: GatewaySettings, clock: Clock) -> Collaborators:
     runtime = ServiceRuntime(
         settings, router=MessageRouter("gateway"), migrations=[service_migrations("gateway")]
     )
+    db = runtime.db
     client = redis.from_url(settings.redis_url)
     sessions = Sessions(client, settings)
-    limiter = Limiter(client, settings)
-    passwords = Passwords(settings)
     operations = Operations(client)
     events = EventHub(settings, operations)
     runtime.background("live-events", events.run)
-    return Gateway(
+    queries = QueryClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        producer=runtime.producer,
+        instance_id=settings.instance_id,
+        timeout=settings.query_timeout_s,
+        replication=settings.topic_replication,
+        client_options=kafka_client_options(settings),
+    )
+    identity = service.IdentityParts(
+        db=db,
+        settings=settings,
+        passwords=Passwords(settings),
+        sessions=sessions,
+        limiter=Limiter(client, settings),
+        clock=clock,
+    )
+    return Collaborators(
         settings=settings,
         runtime=runtime,
         redis=client,
-        queries=QueryClient(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            producer=runtime.producer,
-            instance_id=settings.instance_id,
-            timeout=settings.query_timeout_s,
-            replication=settings.topic_replication,
-            client_options=kafka_client_options(settings),
-        ),
-        sessions=sessions,
-        limiter=limiter,
-        passwords=passwords,
-        auth=Authenticator(db=runtime.db, sessions=sessions, settings=settings, clock=clock),
-        identity=IdentityService(
-            db=runtime.db,
-            settings=settings,
-            passwords=passwords,
-            sessions=sessions,
-            limiter=limiter,
-            clock=clock,
-        ),
+        queries=queries,
+        auth=Authenticator(db=db, sessions=sessions, settings=settings, clock=clock),
         idempotency=Idempotency(client, ttl_s=settings.idempotency_ttl_s),
         events=events,
         operations=operations,
-        clock=clock,
+        accounts=service.Accounts(identity),
+        sign_in=service.SignIn(identity),
+        companies=service.Companies(identity),
+        tokens=service.Tokens(identity),
+        staff=service.Staff(identity),
+        forward=Forwarder(db=db, queries=queries, operations=operations),
     )
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The gateway: settings from the environment unless given; the system clock unless given."""
     settings = settings or GatewaySettings()
+    clock = clock or SystemClock()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Kafka and Redis clients belong to the running event loop: build them here.
-        gateway = build_gateway(settings)
+        parts = _build(settings, clock)
         try:
-            await gateway.runtime.start()
-            await gateway.queries.start()
-            app.state.gateway = gateway
+            await parts.runtime.start()
+            await parts.queries.start()
+            app.state.collaborators = parts
             if settings.demo:
-                from hospeda.gateway.demo import seed
-
-                await seed(gateway)
+                await seed(parts.accounts, db=parts.runtime.db, clock=clock)
             yield
         finally:
-            await gateway.queries.stop()
-            await gateway.runtime.stop()
-            await gateway.redis.aclose()
+            await parts.queries.stop()
+            await parts.runtime.stop()
+            await parts.redis.aclose()
 
     app = FastAPI(
         title="Hospeda API",
@@ -184,18 +173,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         exclude_spans=["receive", "send"],  # one span per request, not three
     )
     return app
-
-
-def refuse_undeclared_routes(app: FastAPI) -> None:
-    """Every API route goes through ``ApiRoute`` (which refuses a route without
-    a permission), or the app does not start."""
-    for context in iter_route_contexts(app.routes):
-        route = context.original_route
-        if isinstance(route, APIRoute) and not isinstance(route, ApiRoute):
-            raise RuntimeError(
-                f"route {sorted(route.methods or ())} {context.path} bypasses ApiRoute: "
-                "declare it on a router with route_class=ApiRoute and allow(...)"
-            )
 
 
 def _openapi(app: FastAPI, settings: GatewaySettings) -> dict[str, Any]:

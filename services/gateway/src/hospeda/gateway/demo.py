@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from hospeda.contracts import Actor
 from hospeda.gateway import repository
 from hospeda.gateway.outgoing import Origin
-
-if TYPE_CHECKING:
-    from hospeda.gateway.app import Gateway
+from hospeda.gateway.service import Accounts
+from hospeda.runtime.clock import Clock
+from hospeda.runtime.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -18,14 +17,14 @@ DEMO_EMAIL = "demo@exemplo.com.br"
 DEMO_PASSWORD = "demonstracao-hospeda"  # noqa: S105 - the published demo login, dev only
 
 
-async def seed(gateway: Gateway) -> None:
+async def seed(accounts: Accounts, *, db: Database, clock: Clock) -> None:
     """Create the demo owner once (confirmed e-mail, no 2FA)."""
     origin = Origin(actor=Actor.system("gateway"), company_id=None, ip=None, user_agent="demo")
     try:
-        async with gateway.runtime.db.transaction() as db:
-            if await repository.get_user_by_email(db, DEMO_EMAIL) is not None:
+        async with db.transaction() as session:
+            if await repository.get_user_by_email(session, DEMO_EMAIL) is not None:
                 return  # already there
-        await gateway.identity.sign_up(
+        await accounts.sign_up(
             origin,
             company_name="Padaria Demonstração",
             name="Conta de demonstração",
@@ -33,10 +32,10 @@ async def seed(gateway: Gateway) -> None:
             password=DEMO_PASSWORD,
             locale="pt-BR",
         )
-        async with gateway.runtime.db.transaction() as db:
-            user = await repository.get_user_by_email(db, DEMO_EMAIL)
+        async with db.transaction() as session:
+            user = await repository.get_user_by_email(session, DEMO_EMAIL)
             if user is not None:
-                user.email_verified_at = user.email_verified_at or gateway.clock.now()
+                user.email_verified_at = user.email_verified_at or clock.now()
     except Exception:  # a demo never stops the platform from starting
         log.exception("could not seed the demo")
         return

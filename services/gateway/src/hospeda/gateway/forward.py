@@ -5,7 +5,7 @@ envelope (never as a parameter) and a bounded wait: no answer in time is a
 503, another company's id is a 404 exactly like a missing one. Commands go
 to the owning service's topic through the outbox, together with their audit
 record, and are answered 202 with the command's correlation id as the
-operation id.
+operation id. ``Forwarder`` owns the transaction of each command it sends.
 """
 
 from __future__ import annotations
@@ -13,126 +13,170 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from hospeda.contracts import Payload, Topic
-from hospeda.gateway.api import RequestContext
-from hospeda.gateway.outgoing import audit, send
+from hospeda.contracts import Actor, ActorKind, Payload, Topic, new_id
+from hospeda.contracts.ops import PipelineProbe
+from hospeda.contracts.topics import BILLING_COMMANDS
+from hospeda.gateway.context import RequestContext
+from hospeda.gateway.operations import Operations
+from hospeda.gateway.outgoing import Origin, audit, send
 from hospeda.gateway.problems import ApiError, not_found
+from hospeda.gateway.schemas.common import Accepted, Page
+from hospeda.gateway.schemas.ops import ProbeResult, ProbeStarted
+from hospeda.runtime.db import Database
 from hospeda.runtime.errors import QueryFailed, QueryTimeout
+from hospeda.runtime.probe import hop
+from hospeda.runtime.rpc import QueryClient
 
 RETRY_AFTER_S = "5"
 
 
-class Accepted(BaseModel):
-    """A command was accepted; follow it at ``GET /api/v1/operations/{operation_id}``
-    or on the event stream."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "operation_id": "0190f5e2-7b1c-7c3e-9a51-1f2d3c4b5a69",
-                    "status": "accepted",
-                    "resource_id": "0190f5e2-7b1c-7c3e-9a51-1f2d3c4b5a70",
-                }
-            ]
-        }
-    )
-
-    operation_id: UUID = Field(description="Correlation id of every message this command causes.")
-    status: str = "accepted"
-    resource_id: str | None = Field(
-        default=None, description="The id the command creates or acts on."
-    )
-
-
-async def ask(
-    ctx: RequestContext, service: str, name: str, params: dict[str, Any], *, platform: bool = False
-) -> Any:
-    """Ask ``service`` for data in the active company (``platform``: staff asking
-    across companies, no company); map failures to problems."""
-    try:
-        return await ctx.gateway.queries.ask(
-            service,
-            name,
-            params,
-            actor=ctx.origin.actor,
-            company_id=None if platform else ctx.company_id,
-            ip=ctx.origin.ip,
-        )
-    except QueryTimeout:
-        raise _unavailable(service) from None
-    except QueryFailed as exc:
-        if exc.code in ("not_found", "forbidden"):
-            raise not_found() from None
-        if exc.code == "invalid":
-            raise ApiError("invalid", 422, message=exc.message) from None
-        if exc.code == "unknown_query":  # the service does not offer it (yet)
-            raise _unavailable(service) from None
-        raise ApiError("bad_gateway", 502, service=service) from None
-
-
-def _unavailable(service: str) -> ApiError:
+def _unavailable(service: str, retry_after: str = RETRY_AFTER_S) -> ApiError:
     return ApiError(
-        "service_unavailable", 503, headers={"Retry-After": RETRY_AFTER_S}, service=service
+        "service_unavailable", 503, headers={"Retry-After": retry_after}, service=service
     )
 
 
-async def page(
-    ctx: RequestContext,
-    service: str,
-    name: str,
-    *,
-    limit: int,
-    cursor: str | None,
-    platform: bool = False,
-    **filters: Any,
-) -> dict[str, Any]:
-    params = {
-        "limit": limit,
-        "cursor": cursor,
-        **{k: v for k, v in filters.items() if v is not None},
-    }
-    answer = await ask(ctx, service, name, params, platform=platform)
-    if isinstance(answer, list):  # tolerate services that answer a bare list
-        return {"items": answer, "next_cursor": None}
-    if not isinstance(answer, dict) or not isinstance(answer.get("items"), list):
-        raise ApiError("bad_gateway", 502, service=service)
-    return {"items": answer["items"], "next_cursor": answer.get("next_cursor")}
+class Forwarder:
+    """Queries and commands to the other services, on behalf of a request."""
 
+    def __init__(self, *, db: Database, queries: QueryClient, operations: Operations) -> None:
+        self.db = db
+        self.queries = queries
+        self.operations = operations
 
-async def get(ctx: RequestContext, service: str, name: str, **params: Any) -> dict[str, Any]:
-    answer = await ask(ctx, service, name, {k: str(v) for k, v in params.items()})
-    if not isinstance(answer, dict):
-        raise not_found()
-    return answer
+    # --- queries ------------------------------------------------------------------------
 
+    async def ask(
+        self,
+        ctx: RequestContext,
+        service: str,
+        name: str,
+        params: dict[str, Any],
+        *,
+        platform: bool = False,
+    ) -> Any:
+        """Ask ``service`` for data in the active company (``platform``: staff asking
+        across companies, no company); map failures to problems."""
+        try:
+            return await self.queries.ask(
+                service,
+                name,
+                params,
+                actor=ctx.origin.actor,
+                company_id=None if platform else ctx.company_id,
+                ip=ctx.origin.ip,
+            )
+        except QueryTimeout:
+            raise _unavailable(service) from None
+        except QueryFailed as exc:
+            if exc.code in ("not_found", "forbidden"):
+                raise not_found() from None
+            if exc.code == "invalid":
+                raise ApiError("invalid", 422, message=exc.message) from None
+            if exc.code == "unknown_query":  # the service does not offer it (yet)
+                raise _unavailable(service) from None
+            raise ApiError("bad_gateway", 502, service=service) from None
 
-async def command(
-    ctx: RequestContext,
-    payload: Payload,
-    *,
-    topic: Topic,
-    key: str | UUID,
-    action: str,
-    entity: str,
-    entity_id: str | UUID,
-    before: dict[str, Any] | None = None,
-) -> Accepted:
-    """Send ``payload`` to its service (outbox) with its audit record; 202."""
-    async with ctx.gateway.runtime.db.transaction() as db:
-        envelope = send(db, ctx.origin, payload, topic=topic, key=key)
-        # before the commit, so the operation exists before any of its events can
-        # (if the commit fails, nobody ever learns this operation id)
-        await ctx.gateway.operations.accepted(envelope, resource_id=str(entity_id))
-        audit(
-            db,
-            ctx.origin,
-            action,
-            entity,
-            entity_id,
-            before=before,
-            after=payload.model_dump(mode="json"),
+    async def page(
+        self,
+        ctx: RequestContext,
+        service: str,
+        name: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        platform: bool = False,
+        **filters: Any,
+    ) -> Page[Any]:
+        params = {
+            "limit": limit,
+            "cursor": cursor,
+            **{k: v for k, v in filters.items() if v is not None},
+        }
+        answer = await self.ask(ctx, service, name, params, platform=platform)
+        if isinstance(answer, list):  # tolerate services that answer a bare list
+            return Page[Any](items=answer, next_cursor=None)
+        if not isinstance(answer, dict) or not isinstance(answer.get("items"), list):
+            raise ApiError("bad_gateway", 502, service=service)
+        return Page[Any](items=answer["items"], next_cursor=answer.get("next_cursor"))
+
+    async def get(
+        self, ctx: RequestContext, service: str, name: str, **params: Any
+    ) -> dict[str, Any]:
+        answer = await self.ask(ctx, service, name, {k: str(v) for k, v in params.items()})
+        if not isinstance(answer, dict):
+            raise not_found()
+        return answer
+
+    # --- commands -----------------------------------------------------------------------
+
+    async def command(
+        self,
+        ctx: RequestContext,
+        payload: Payload,
+        *,
+        topic: Topic,
+        key: str | UUID,
+        action: str,
+        entity: str,
+        entity_id: str | UUID,
+        before: dict[str, Any] | None = None,
+    ) -> Accepted:
+        """Send ``payload`` to its service (outbox) with its audit record; 202."""
+        async with self.db.transaction() as db:
+            envelope = send(db, ctx.origin, payload, topic=topic, key=key)
+            # before the commit, so the operation exists before any of its events can
+            # (if the commit fails, nobody ever learns this operation id)
+            await self.operations.accepted(envelope, resource_id=str(entity_id))
+            audit(
+                db,
+                ctx.origin,
+                action,
+                entity,
+                entity_id,
+                before=before,
+                after=payload.model_dump(mode="json"),
+            )
+        return Accepted(operation_id=envelope.correlation_id, resource_id=str(entity_id))
+
+    async def record_read(
+        self, origin: Origin, action: str, entity: str, *, after: dict[str, Any] | None = None
+    ) -> None:
+        """An audit record on its own, for a read that is itself audited (the audit trail)."""
+        async with self.db.transaction() as db:
+            audit(db, origin, action, entity, after=after)
+
+    # --- the pipeline probe -------------------------------------------------------------
+
+    async def start_probe(self, origin: Origin) -> ProbeStarted:
+        """Send a probe through billing → provisioning → dns → notify."""
+        probe_id = new_id()
+        origin.actor = Actor(kind=ActorKind.SYSTEM, id="gateway")
+        async with self.db.transaction() as db:
+            envelope = send(
+                db,
+                origin,
+                PipelineProbe(probe_id=probe_id, hops=(hop("gateway"),)),
+                topic=BILLING_COMMANDS,
+                key=probe_id,
+            )
+            audit(db, origin, "ops.probe_started", "probe", probe_id)
+        return ProbeStarted(
+            probe_id=probe_id,
+            correlation_id=envelope.correlation_id,
+            status_url=f"/api/v1/ops/probes/{probe_id}",
         )
-    return Accepted(operation_id=envelope.correlation_id, resource_id=str(entity_id))
+
+    async def probe(self, probe_id: UUID) -> ProbeResult:
+        """A completed probe with the services it crossed, read back from notify."""
+        try:
+            result = await self.queries.ask(
+                "notify", "probe.get", {"probe_id": str(probe_id)}, actor=Actor.system("gateway")
+            )
+        except QueryTimeout:
+            raise _unavailable("notify", retry_after="1") from None
+        except QueryFailed as exc:
+            if exc.code == "not_found":
+                raise ApiError("probe_pending", 404, text=exc.message) from None
+            raise ApiError("bad_gateway", 502, service="notify") from None
+        return ProbeResult.model_validate(result)

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import BaseModel, ConfigDict, Field
 
-from hospeda.gateway import forward
-from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, Page, RequestContext, allow
-from hospeda.gateway.outgoing import audit
+from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, allow
+from hospeda.gateway.context import RequestContext
+from hospeda.gateway.deps import AuthDep, EventsDep, ForwardDep, OperationsDep, SettingsDep
 from hospeda.gateway.permissions import Permission as P
 from hospeda.gateway.permissions import may_see
 from hospeda.gateway.problems import documented, not_found
+from hospeda.gateway.schemas.activity import AuditEntries, OperationEvent, OperationOut
 
 router = APIRouter(tags=["activity"], route_class=ApiRoute)
 
@@ -33,22 +32,20 @@ Cursor = Annotated[str | None, Query(max_length=500)]
 )
 async def audit_trail(
     ctx: Annotated[RequestContext, allow(P.AUDIT_READ)],
+    forward: ForwardDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     correlation_id: UUID | None = None,
-) -> Page:
+) -> AuditEntries:
     """Who did what in this company, oldest first. Reading it is recorded too."""
-    async with ctx.gateway.runtime.db.transaction() as db:
-        audit(db, ctx.origin, "audit.read", "audit_trail", after={"cursor": cursor})
-    return Page(
-        **await forward.page(
-            ctx,
-            "audit",
-            "entries.list",
-            limit=limit,
-            cursor=cursor,
-            correlation_id=str(correlation_id) if correlation_id else None,
-        )
+    await forward.record_read(ctx.origin, "audit.read", "audit_trail", after={"cursor": cursor})
+    return await forward.page(
+        ctx,
+        "audit",
+        "entries.list",
+        limit=limit,
+        cursor=cursor,
+        correlation_id=str(correlation_id) if correlation_id else None,
     )
 
 
@@ -60,15 +57,18 @@ async def audit_trail(
 )
 async def events(
     ctx: Annotated[RequestContext, allow(P.EVENTS_STREAM)],
+    hub: EventsDep,
+    auth: AuthDep,
+    settings: SettingsDep,
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: job progress, invoices, services, DNS … of the active
     company, only the kinds you may see. ``event`` is the message type, ``id``
     the message id, ``data`` the message (its ``correlation_id`` is the
     ``operation_id`` of the command that caused it). The stream ends when the
     session ends or changes; the browser reconnects by itself."""
-    gateway, principal = ctx.gateway, ctx.me
-    subscription = gateway.events.subscribe(ctx.company_id, principal.permissions)
-    heartbeat = gateway.settings.events_heartbeat_s
+    principal = ctx.me
+    subscription = hub.subscribe(ctx.company_id, principal.permissions)
+    heartbeat = settings.events_heartbeat_s
     try:
         yield ServerSentEvent(comment="conectado / connected", retry=3000)
         while True:
@@ -76,7 +76,7 @@ async def events(
                 event = await asyncio.wait_for(subscription.queue.get(), heartbeat)
             except TimeoutError:
                 # still signed in, same company? (sessions rotate on privilege changes)
-                current = (await gateway.auth.resolve(ctx.request, rotate=False)).principal
+                current = (await auth.resolve(ctx.request, rotate=False)).principal
                 if current is None or current.company_id != principal.company_id:
                     return
                 subscription.permissions = current.permissions
@@ -85,50 +85,7 @@ async def events(
                 return
             yield ServerSentEvent(data=event.data, event=event.event_type, id=event.event_id)
     finally:
-        gateway.events.unsubscribe(subscription)
-
-
-class OperationEvent(BaseModel):
-    id: UUID
-    type: str = Field(description="e.g. `billing.invoice.issued`.")
-    topic: str
-    occurred_at: datetime
-    data: dict[str, Any]
-
-
-class OperationOut(BaseModel):
-    """What became of a command so far."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "operation_id": "0190f5e2-7b1c-7c3e-9a51-1f2d3c4b5a69",
-                    "command": "billing.place_order",
-                    "resource_id": "0190f5e2-7b1c-7c3e-9a51-1f2d3c4b5a70",
-                    "accepted_at": "2026-11-29T12:00:00Z",
-                    "status": "processing",
-                    "rejection": None,
-                    "events": [],
-                }
-            ]
-        }
-    )
-
-    operation_id: UUID
-    command: str
-    resource_id: str | None
-    accepted_at: datetime
-    status: str = Field(
-        description="`accepted` (nothing has happened yet), `processing` (events "
-        "follow), or `rejected` (see `rejection`)."
-    )
-    rejection: str | None = Field(
-        default=None, description="Why the service refused it, pt-BR then English."
-    )
-    events: list[OperationEvent] = Field(
-        description="What it caused so far, oldest first; only the kinds you may see."
-    )
+        hub.unsubscribe(subscription)
 
 
 @router.get(
@@ -137,11 +94,13 @@ class OperationOut(BaseModel):
     summary="Acompanhar um comando / Follow a command",
 )
 async def get_operation(
-    operation_id: UUID, ctx: Annotated[RequestContext, allow(P.EVENTS_STREAM)]
+    operation_id: UUID,
+    ctx: Annotated[RequestContext, allow(P.EVENTS_STREAM)],
+    operations: OperationsDep,
 ) -> OperationOut:
     """For callers that poll instead of holding the event stream: the events
     caused by a command accepted with this ``operation_id`` (kept for 7 days)."""
-    operation = await ctx.gateway.operations.get(operation_id)
+    operation = await operations.get(operation_id)
     if operation is None or operation.company_id != ctx.company_id:
         raise not_found()
     permissions = ctx.me.permissions

@@ -6,27 +6,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, status
 
-from hospeda.gateway.api import ApiRoute, RequestContext, allow
+from hospeda.gateway.api import ApiRoute, allow
 from hospeda.gateway.auth import session_cookie_name
+from hospeda.gateway.context import RequestContext
+from hospeda.gateway.deps import AccountsDep, CompaniesDep, SettingsDep, SignInDep
 from hospeda.gateway.permissions import Permission as P
 from hospeda.gateway.problems import documented
-from hospeda.gateway.schemas import (
+from hospeda.gateway.schemas.accounts import (
     EmailOnly,
     InvitedSignUp,
-    Login,
-    Outcome,
     PasswordChange,
     PasswordReset,
-    RecoveryCodes,
-    SecondFactor,
-    SessionInfo,
     SignedUp,
     SignUp,
     Token,
+)
+from hospeda.gateway.schemas.common import Outcome
+from hospeda.gateway.schemas.sign_in import (
+    Login,
+    RecoveryCodes,
+    SecondFactor,
+    SessionInfo,
     TotpDisable,
     TotpSetup,
 )
-from hospeda.gateway.sessions import Session
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=ApiRoute)
 
@@ -35,28 +38,18 @@ Signed = Annotated[RequestContext, allow(P.SELF)]
 Pending = Annotated[RequestContext, allow(P.MFA_PENDING)]
 
 
-def session_info(session: Session) -> SessionInfo:
-    return SessionInfo(
-        mfa_required=session.mfa_pending,
-        csrf_token=session.csrf,
-        user_id=session.user_id,
-        company_id=session.acting_company_id or session.company_id,
-        acting=session.acting_company_id is not None,
-    )
-
-
 @router.post(
     "/signup",
     status_code=status.HTTP_202_ACCEPTED,
     responses=documented(422, 429),
     summary="Criar empresa e proprietário / Sign up a company and its owner",
 )
-async def sign_up(body: SignUp, ctx: Public) -> Outcome:
+async def sign_up(body: SignUp, ctx: Public, accounts: AccountsDep) -> Outcome:
     """Creates the company (tenant) and its owner, and e-mails a confirmation link;
     signing in works once the e-mail is confirmed. Always 202 with the same answer:
     an address that already has an account is told so by e-mail, not here, so
     sign-up does not reveal who is a customer."""
-    await ctx.gateway.identity.sign_up(
+    await accounts.sign_up(
         ctx.origin,
         company_name=body.company_name,
         name=body.name,
@@ -73,8 +66,8 @@ async def sign_up(body: SignUp, ctx: Public) -> Outcome:
     responses=documented(400, 409, 422),
     summary="Criar conta a partir de um convite / Sign up from an invitation",
 )
-async def sign_up_invited(body: InvitedSignUp, ctx: Public) -> SignedUp:
-    user = await ctx.gateway.identity.sign_up_invited(
+async def sign_up_invited(body: InvitedSignUp, ctx: Public, companies: CompaniesDep) -> SignedUp:
+    user = await companies.sign_up_invited(
         ctx.origin, token=body.token, name=body.name, password=body.password, locale=body.locale
     )
     assert ctx.origin.company_id is not None
@@ -86,8 +79,8 @@ async def sign_up_invited(body: InvitedSignUp, ctx: Public) -> SignedUp:
     responses=documented(400, 422),
     summary="Confirmar e-mail / Confirm e-mail",
 )
-async def verify_email(body: Token, ctx: Public) -> Outcome:
-    await ctx.gateway.identity.verify_email(ctx.origin, body.token)
+async def verify_email(body: Token, ctx: Public, accounts: AccountsDep) -> Outcome:
+    await accounts.verify_email(ctx.origin, body.token)
     return Outcome(status="verified")
 
 
@@ -97,9 +90,9 @@ async def verify_email(body: Token, ctx: Public) -> Outcome:
     responses=documented(422, 429),
     summary="Reenviar confirmação / Resend the confirmation",
 )
-async def resend_verification(body: EmailOnly, ctx: Public) -> Outcome:
+async def resend_verification(body: EmailOnly, ctx: Public, accounts: AccountsDep) -> Outcome:
     """Always 202: the answer does not reveal whether the address has an account."""
-    await ctx.gateway.identity.resend_verification(ctx.origin, str(body.email))
+    await accounts.resend_verification(ctx.origin, str(body.email))
     return Outcome()
 
 
@@ -108,21 +101,21 @@ async def resend_verification(body: EmailOnly, ctx: Public) -> Outcome:
     responses=documented(401, 403, 422, 429),
     summary="Entrar / Sign in",
 )
-async def login(body: Login, ctx: Public, request: Request) -> SessionInfo:
+async def login(
+    body: Login, ctx: Public, request: Request, sign_in: SignInDep, settings: SettingsDep
+) -> SessionInfo:
     """Sets the session cookie (a new id every time). With 2FA on, the answer has
     ``mfa_required: true`` and the code goes to ``/auth/login/2fa``.
     Repeated failures lock the account and the IP for a while (429, ``Retry-After``)."""
-    previous = request.cookies.get(session_cookie_name(ctx.gateway.settings))
-    session = await ctx.gateway.identity.login(
-        ctx.origin, email=str(body.email), password=body.password
+    session = await sign_in.login(
+        ctx.origin,
+        email=str(body.email),
+        password=body.password,
+        # whatever session this browser had ends: no fixation
+        previous=request.cookies.get(session_cookie_name(settings)),
     )
-    if previous:  # whatever session this browser had is gone: no fixation
-        for pending in (False, True):
-            old = await ctx.gateway.sessions.get(previous, pending=pending)
-            if old is not None:
-                await ctx.gateway.sessions.delete(old)
     ctx.start_session(session)
-    return session_info(session)
+    return SessionInfo.of(session)
 
 
 @router.post(
@@ -130,15 +123,15 @@ async def login(body: Login, ctx: Public, request: Request) -> SessionInfo:
     responses=documented(400, 401, 403, 422, 429),
     summary="Código da verificação em duas etapas / Two-factor code",
 )
-async def login_second_factor(body: SecondFactor, ctx: Pending) -> SessionInfo:
-    session = await ctx.gateway.identity.login_second_factor(ctx.origin, ctx.session, body.code)
+async def login_second_factor(body: SecondFactor, ctx: Pending, sign_in: SignInDep) -> SessionInfo:
+    session = await sign_in.login_second_factor(ctx.origin, ctx.session, body.code)
     ctx.start_session(session)
-    return session_info(session)
+    return SessionInfo.of(session)
 
 
 @router.get("/session", responses=documented(401), summary="Sessão atual / Current session")
 async def current_session(ctx: Signed) -> SessionInfo:
-    return session_info(ctx.session)
+    return SessionInfo.of(ctx.session)
 
 
 @router.post(
@@ -147,8 +140,8 @@ async def current_session(ctx: Signed) -> SessionInfo:
     responses=documented(401, 403),
     summary="Sair / Sign out",
 )
-async def logout(ctx: Signed) -> Outcome:
-    await ctx.gateway.identity.logout(ctx.origin, ctx.session, ctx.presented)
+async def logout(ctx: Signed, sign_in: SignInDep) -> Outcome:
+    await sign_in.logout(ctx.origin, ctx.session, ctx.presented)
     ctx.end_session()
     return Outcome(status="signed_out")
 
@@ -158,8 +151,8 @@ async def logout(ctx: Signed) -> Outcome:
     responses=documented(401, 403),
     summary="Sair de todos os dispositivos / Sign out everywhere",
 )
-async def logout_everywhere(ctx: Signed) -> Outcome:
-    await ctx.gateway.identity.logout_everywhere(ctx.origin, ctx.session)
+async def logout_everywhere(ctx: Signed, sign_in: SignInDep) -> Outcome:
+    await sign_in.logout_everywhere(ctx.origin, ctx.session)
     ctx.end_session()
     return Outcome(status="signed_out")
 
@@ -170,9 +163,9 @@ async def logout_everywhere(ctx: Signed) -> Outcome:
     responses=documented(422, 429),
     summary="Esqueci a senha / Forgot password",
 )
-async def forgot_password(body: EmailOnly, ctx: Public) -> Outcome:
+async def forgot_password(body: EmailOnly, ctx: Public, accounts: AccountsDep) -> Outcome:
     """Always 202: a single-use link goes by e-mail if the account exists."""
-    await ctx.gateway.identity.forgot_password(ctx.origin, str(body.email))
+    await accounts.forgot_password(ctx.origin, str(body.email))
     return Outcome()
 
 
@@ -181,9 +174,9 @@ async def forgot_password(body: EmailOnly, ctx: Public) -> Outcome:
     responses=documented(400, 422),
     summary="Redefinir a senha / Reset the password",
 )
-async def reset_password(body: PasswordReset, ctx: Public) -> Outcome:
+async def reset_password(body: PasswordReset, ctx: Public, accounts: AccountsDep) -> Outcome:
     """Every session of the account ends."""
-    await ctx.gateway.identity.reset_password(ctx.origin, body.token, body.password)
+    await accounts.reset_password(ctx.origin, body.token, body.password)
     return Outcome(status="password_reset")
 
 
@@ -192,13 +185,13 @@ async def reset_password(body: PasswordReset, ctx: Public) -> Outcome:
     responses=documented(401, 403, 422, 429),
     summary="Trocar a senha / Change the password",
 )
-async def change_password(body: PasswordChange, ctx: Signed) -> SessionInfo:
+async def change_password(body: PasswordChange, ctx: Signed, accounts: AccountsDep) -> SessionInfo:
     """Other sessions end; this one continues under a new id."""
-    session = await ctx.gateway.identity.change_password(
+    session = await accounts.change_password(
         ctx.origin, ctx.session, body.current_password, body.new_password
     )
     ctx.start_session(session)
-    return session_info(session)
+    return SessionInfo.of(session)
 
 
 @router.post(
@@ -206,8 +199,8 @@ async def change_password(body: PasswordChange, ctx: Signed) -> SessionInfo:
     responses=documented(401, 403, 409),
     summary="Começar a configurar a verificação em duas etapas / Start 2FA setup",
 )
-async def totp_setup(ctx: Signed) -> TotpSetup:
-    secret, uri = await ctx.gateway.identity.start_totp(ctx.origin, ctx.me.user_id)
+async def totp_setup(ctx: Signed, sign_in: SignInDep) -> TotpSetup:
+    secret, uri = await sign_in.start_totp(ctx.origin, ctx.me.user_id)
     return TotpSetup(secret=secret, otpauth_uri=uri)
 
 
@@ -216,8 +209,8 @@ async def totp_setup(ctx: Signed) -> TotpSetup:
     responses=documented(400, 401, 403, 409, 422),
     summary="Ativar a verificação em duas etapas / Turn 2FA on",
 )
-async def totp_enable(body: SecondFactor, ctx: Signed) -> RecoveryCodes:
-    session, codes = await ctx.gateway.identity.enable_totp(ctx.origin, ctx.session, body.code)
+async def totp_enable(body: SecondFactor, ctx: Signed, sign_in: SignInDep) -> RecoveryCodes:
+    session, codes = await sign_in.enable_totp(ctx.origin, ctx.session, body.code)
     ctx.start_session(session)
     return RecoveryCodes(recovery_codes=codes)
 
@@ -227,10 +220,8 @@ async def totp_enable(body: SecondFactor, ctx: Signed) -> RecoveryCodes:
     responses=documented(400, 401, 403, 409, 422, 429),
     summary="Desativar a verificação em duas etapas / Turn 2FA off",
 )
-async def totp_disable(body: TotpDisable, ctx: Signed) -> Outcome:
-    session = await ctx.gateway.identity.disable_totp(
-        ctx.origin, ctx.session, body.password, body.code
-    )
+async def totp_disable(body: TotpDisable, ctx: Signed, sign_in: SignInDep) -> Outcome:
+    session = await sign_in.disable_totp(ctx.origin, ctx.session, body.password, body.code)
     ctx.start_session(session)
     return Outcome(status="disabled")
 
@@ -240,8 +231,6 @@ async def totp_disable(body: TotpDisable, ctx: Signed) -> Outcome:
     responses=documented(400, 401, 403, 409, 422),
     summary="Novos códigos de recuperação / New recovery codes",
 )
-async def recovery_codes(body: SecondFactor, ctx: Signed) -> RecoveryCodes:
-    codes = await ctx.gateway.identity.regenerate_recovery_codes(
-        ctx.origin, ctx.me.user_id, body.code
-    )
+async def recovery_codes(body: SecondFactor, ctx: Signed, sign_in: SignInDep) -> RecoveryCodes:
+    codes = await sign_in.regenerate_recovery_codes(ctx.origin, ctx.me.user_id, body.code)
     return RecoveryCodes(recovery_codes=codes)

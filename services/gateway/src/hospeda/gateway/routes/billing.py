@@ -8,40 +8,51 @@ changes nothing and answers 404 like a missing one.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, EmailStr, Field, field_validator
 
-from hospeda.contracts import Money, new_id
+from hospeda.contracts import new_id
 from hospeda.contracts.billing import (
-    BillingCycle,
     CancelSubscription,
     ChangeSubscription,
     ConfirmPayment,
-    OrderAddon,
     PayInvoice,
-    PaymentMethod,
     PlaceOrder,
     PurchaseAddon,
     RefundInvoice,
     VoidInvoice,
 )
 from hospeda.contracts.topics import BILLING_COMMANDS
-from hospeda.gateway import forward
-from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, Page, RequestContext, allow
-from hospeda.gateway.forward import Accepted
+from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, allow
+from hospeda.gateway.context import RequestContext
+from hospeda.gateway.deps import ForwardDep
 from hospeda.gateway.permissions import Permission as P
 from hospeda.gateway.problems import documented
-from hospeda.gateway.schemas import example
+from hospeda.gateway.schemas.billing import (
+    AddonIn,
+    Catalog,
+    ChangeIn,
+    ConfirmIn,
+    Invoice,
+    Invoices,
+    Order,
+    OrderIn,
+    PayIn,
+    RefundIn,
+    Subscription,
+    SubscriptionCancelIn,
+    Subscriptions,
+    VoidIn,
+)
+from hospeda.gateway.schemas.common import Accepted
 
 router = APIRouter(tags=["billing"], route_class=ApiRoute)
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=500)]
 Status = Annotated[str | None, Query(max_length=30, pattern=r"^[a-z_]+$")]
-Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 READ = documented(401, 403, 422, 503)
 ONE = documented(401, 403, 404, 422, 503)
 COMMAND = documented(401, 403, 404, 409, 422, 503)
@@ -51,30 +62,11 @@ SERVICE = "billing"
 @router.get("/catalog", responses=READ, summary="Planos e adicionais / Plans and add-ons")
 async def catalog(
     ctx: Annotated[RequestContext, allow(P.CATALOG_READ)],
+    forward: ForwardDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page:
-    return Page(**await forward.page(ctx, SERVICE, "catalog.list", limit=limit, cursor=cursor))
-
-
-class OrderIn(BaseModel):
-    model_config = example(
-        plan_code="hospedagem-pro",
-        domain="paoquente.com.br",
-        cycle="monthly",
-        addons=[{"code": "backup-pro"}],
-    )
-
-    plan_code: Code
-    domain: str = Field(
-        min_length=3,
-        max_length=253,
-        pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
-        description="Lower-case, IDNA (xn--) form for accented names.",
-    )
-    cycle: BillingCycle
-    addons: list[OrderAddon] = Field(default_factory=list, max_length=20)
-    contact_email: EmailStr | None = None
+) -> Catalog:
+    return await forward.page(ctx, SERVICE, "catalog.list", limit=limit, cursor=cursor)
 
 
 @router.post(
@@ -84,7 +76,10 @@ class OrderIn(BaseModel):
     summary="Fazer um pedido / Place an order",
 )
 async def place_order(
-    body: OrderIn, ctx: Annotated[RequestContext, allow(P.ORDERS_CREATE)], response: Response
+    body: OrderIn,
+    ctx: Annotated[RequestContext, allow(P.ORDERS_CREATE)],
+    forward: ForwardDep,
+    response: Response,
 ) -> Accepted:
     """Billing prices it and issues the invoice; follow it on ``/events``."""
     order_id = new_id()
@@ -112,37 +107,29 @@ async def place_order(
 
 @router.get("/orders/{order_id}", responses=ONE, summary="Um pedido / An order")
 async def get_order(
-    order_id: UUID, ctx: Annotated[RequestContext, allow(P.ORDERS_READ)]
-) -> dict[str, Any]:
+    order_id: UUID, ctx: Annotated[RequestContext, allow(P.ORDERS_READ)], forward: ForwardDep
+) -> Order:
     return await forward.get(ctx, SERVICE, "orders.get", order_id=order_id)
 
 
 @router.get("/invoices", responses=READ, summary="Faturas / Invoices")
 async def list_invoices(
     ctx: Annotated[RequestContext, allow(P.INVOICES_READ)],
+    forward: ForwardDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     status: Status = None,
-) -> Page:
-    return Page(
-        **await forward.page(
-            ctx, SERVICE, "invoices.list", limit=limit, cursor=cursor, status=status
-        )
+) -> Invoices:
+    return await forward.page(
+        ctx, SERVICE, "invoices.list", limit=limit, cursor=cursor, status=status
     )
 
 
 @router.get("/invoices/{invoice_id}", responses=ONE, summary="Uma fatura / An invoice")
 async def get_invoice(
-    invoice_id: UUID, ctx: Annotated[RequestContext, allow(P.INVOICES_READ)]
-) -> dict[str, Any]:
+    invoice_id: UUID, ctx: Annotated[RequestContext, allow(P.INVOICES_READ)], forward: ForwardDep
+) -> Invoice:
     return await forward.get(ctx, SERVICE, "invoices.get", invoice_id=invoice_id)
-
-
-class PayIn(BaseModel):
-    model_config = example(method="pix")
-
-    method: PaymentMethod
-    payment_method_ref: str | None = Field(default=None, max_length=255)
 
 
 @router.post(
@@ -152,7 +139,10 @@ class PayIn(BaseModel):
     summary="Pagar uma fatura / Pay an invoice",
 )
 async def pay_invoice(
-    invoice_id: UUID, body: PayIn, ctx: Annotated[RequestContext, allow(P.INVOICES_PAY)]
+    invoice_id: UUID,
+    body: PayIn,
+    ctx: Annotated[RequestContext, allow(P.INVOICES_PAY)],
+    forward: ForwardDep,
 ) -> Accepted:
     invoice = await forward.get(ctx, SERVICE, "invoices.get", invoice_id=invoice_id)
     return await forward.command(
@@ -169,12 +159,6 @@ async def pay_invoice(
     )
 
 
-class ConfirmIn(BaseModel):
-    model_config = example(payment_intent_id="pi_3PqX2nLkdIwHu7ix0cDg1Z2a")
-
-    payment_intent_id: str = Field(min_length=4, max_length=255, pattern=r"^pi_[A-Za-z0-9_]+$")
-
-
 @router.post(
     "/invoices/{invoice_id}/confirm-payment",
     status_code=status.HTTP_202_ACCEPTED,
@@ -182,7 +166,10 @@ class ConfirmIn(BaseModel):
     summary="Voltei do pagamento / Back from paying (3-D Secure, bank page, Pix)",
 )
 async def confirm_payment(
-    invoice_id: UUID, body: ConfirmIn, ctx: Annotated[RequestContext, allow(P.INVOICES_PAY)]
+    invoice_id: UUID,
+    body: ConfirmIn,
+    ctx: Annotated[RequestContext, allow(P.INVOICES_PAY)],
+    forward: ForwardDep,
 ) -> Accepted:
     """The customer's browser came back from Stripe: billing checks the
     PaymentIntent itself and applies it once, however often this is sent."""
@@ -199,22 +186,6 @@ async def confirm_payment(
     )
 
 
-class RefundIn(BaseModel):
-    model_config = example(amount={"amount": 1990, "currency": "BRL"}, reason="Cobrança em dobro")
-
-    amount: Money | None = Field(default=None, description="Absent: refund in full.")
-    reason: str = Field(min_length=1, max_length=500)
-
-    @field_validator("amount")
-    @classmethod
-    def _positive(cls, amount: Money | None) -> Money | None:
-        if amount is not None and amount.amount <= 0:
-            raise ValueError(
-                "o valor deve ser positivo, em centavos / the amount must be positive, in cents"
-            )
-        return amount
-
-
 @router.post(
     "/invoices/{invoice_id}/refund",
     status_code=status.HTTP_202_ACCEPTED,
@@ -222,7 +193,10 @@ class RefundIn(BaseModel):
     summary="Estornar uma fatura (equipe) / Refund an invoice (staff)",
 )
 async def refund_invoice(
-    invoice_id: UUID, body: RefundIn, ctx: Annotated[RequestContext, allow(P.INVOICES_ADJUST)]
+    invoice_id: UUID,
+    body: RefundIn,
+    ctx: Annotated[RequestContext, allow(P.INVOICES_ADJUST)],
+    forward: ForwardDep,
 ) -> Accepted:
     invoice = await forward.get(ctx, SERVICE, "invoices.get", invoice_id=invoice_id)
     return await forward.command(
@@ -237,12 +211,6 @@ async def refund_invoice(
     )
 
 
-class VoidIn(BaseModel):
-    model_config = example(reason="Pedido cancelado antes do pagamento")
-
-    reason: str = Field(min_length=1, max_length=500)
-
-
 @router.post(
     "/invoices/{invoice_id}/void",
     status_code=status.HTTP_202_ACCEPTED,
@@ -250,7 +218,10 @@ class VoidIn(BaseModel):
     summary="Anular uma fatura (equipe) / Void an invoice (staff)",
 )
 async def void_invoice(
-    invoice_id: UUID, body: VoidIn, ctx: Annotated[RequestContext, allow(P.INVOICES_ADJUST)]
+    invoice_id: UUID,
+    body: VoidIn,
+    ctx: Annotated[RequestContext, allow(P.INVOICES_ADJUST)],
+    forward: ForwardDep,
 ) -> Accepted:
     invoice = await forward.get(ctx, SERVICE, "invoices.get", invoice_id=invoice_id)
     return await forward.command(
@@ -268,14 +239,13 @@ async def void_invoice(
 @router.get("/subscriptions", responses=READ, summary="Assinaturas / Subscriptions")
 async def list_subscriptions(
     ctx: Annotated[RequestContext, allow(P.SUBSCRIPTIONS_READ)],
+    forward: ForwardDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     status: Status = None,
-) -> Page:
-    return Page(
-        **await forward.page(
-            ctx, SERVICE, "subscriptions.list", limit=limit, cursor=cursor, status=status
-        )
+) -> Subscriptions:
+    return await forward.page(
+        ctx, SERVICE, "subscriptions.list", limit=limit, cursor=cursor, status=status
     )
 
 
@@ -283,16 +253,11 @@ async def list_subscriptions(
     "/subscriptions/{subscription_id}", responses=ONE, summary="Uma assinatura / A subscription"
 )
 async def get_subscription(
-    subscription_id: UUID, ctx: Annotated[RequestContext, allow(P.SUBSCRIPTIONS_READ)]
-) -> dict[str, Any]:
+    subscription_id: UUID,
+    ctx: Annotated[RequestContext, allow(P.SUBSCRIPTIONS_READ)],
+    forward: ForwardDep,
+) -> Subscription:
     return await forward.get(ctx, SERVICE, "subscriptions.get", subscription_id=subscription_id)
-
-
-class ChangeIn(BaseModel):
-    model_config = example(to_code="hospedagem-business", cycle="annual")
-
-    to_code: Code
-    cycle: BillingCycle | None = None
 
 
 @router.post(
@@ -305,6 +270,7 @@ async def change_subscription(
     subscription_id: UUID,
     body: ChangeIn,
     ctx: Annotated[RequestContext, allow(P.SUBSCRIPTIONS_MANAGE)],
+    forward: ForwardDep,
 ) -> Accepted:
     current = await forward.get(ctx, SERVICE, "subscriptions.get", subscription_id=subscription_id)
     return await forward.command(
@@ -319,13 +285,6 @@ async def change_subscription(
     )
 
 
-class CancelIn(BaseModel):
-    model_config = example(at_period_end=True, reason="Vou migrar o site")
-
-    at_period_end: bool = True
-    reason: str | None = Field(default=None, max_length=500)
-
-
 @router.post(
     "/subscriptions/{subscription_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
@@ -334,8 +293,9 @@ class CancelIn(BaseModel):
 )
 async def cancel_subscription(
     subscription_id: UUID,
-    body: CancelIn,
+    body: SubscriptionCancelIn,
     ctx: Annotated[RequestContext, allow(P.SUBSCRIPTIONS_MANAGE)],
+    forward: ForwardDep,
 ) -> Accepted:
     current = await forward.get(ctx, SERVICE, "subscriptions.get", subscription_id=subscription_id)
     return await forward.command(
@@ -352,13 +312,6 @@ async def cancel_subscription(
     )
 
 
-class AddonIn(BaseModel):
-    model_config = example(addon_code="backup-pro", cycle="monthly")
-
-    addon_code: Code
-    cycle: BillingCycle | None = None
-
-
 @router.post(
     "/subscriptions/{subscription_id}/addons",
     status_code=status.HTTP_202_ACCEPTED,
@@ -369,6 +322,7 @@ async def purchase_addon(
     subscription_id: UUID,
     body: AddonIn,
     ctx: Annotated[RequestContext, allow(P.SUBSCRIPTIONS_MANAGE)],
+    forward: ForwardDep,
 ) -> Accepted:
     """For the service of plan subscription ``subscription_id``."""
     await forward.get(ctx, SERVICE, "subscriptions.get", subscription_id=subscription_id)

@@ -7,33 +7,28 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from hospeda.contracts.identity import CompanyRole
-from hospeda.gateway import repository
 from hospeda.gateway.api import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     ApiRoute,
-    Page,
-    RequestContext,
     allow,
     decode_cursor,
     page_of,
 )
-from hospeda.gateway.models import ApiToken
+from hospeda.gateway.context import RequestContext
+from hospeda.gateway.deps import CompaniesDep, TokensDep
 from hospeda.gateway.permissions import Permission as P
-from hospeda.gateway.problems import documented, not_found
-from hospeda.gateway.schemas import (
+from hospeda.gateway.problems import documented
+from hospeda.gateway.schemas.common import Outcome, Page
+from hospeda.gateway.schemas.companies import (
     CompanyOut,
     CompanyUpdate,
     InvitationIn,
     InvitationOut,
     Member,
-    NewTokenOut,
-    Outcome,
     RoleChange,
-    TokenIn,
-    TokenOut,
 )
+from hospeda.gateway.schemas.tokens import NewTokenOut, TokenIn, TokenOut
 
 router = APIRouter(prefix="/company", tags=["company"], route_class=ApiRoute)
 
@@ -43,20 +38,20 @@ COMMON = documented(401, 403, 422)
 
 
 @router.get("", responses=COMMON, summary="A empresa ativa / The active company")
-async def get_company(ctx: Annotated[RequestContext, allow(P.COMPANY_READ)]) -> CompanyOut:
-    async with ctx.gateway.runtime.db.read() as conn:
-        company = await repository.company_profile(conn, ctx.company_id)
-    if company is None:
-        raise not_found()
-    return CompanyOut(id=company.id, name=company.name, locale=company.locale)
+async def get_company(
+    ctx: Annotated[RequestContext, allow(P.COMPANY_READ)], companies: CompaniesDep
+) -> CompanyOut:
+    return CompanyOut.of(await companies.profile(ctx.company_id))
 
 
 @router.patch("", responses=COMMON, summary="Alterar a empresa / Update the company")
 async def update_company(
-    body: CompanyUpdate, ctx: Annotated[RequestContext, allow(P.COMPANY_UPDATE)]
+    body: CompanyUpdate,
+    ctx: Annotated[RequestContext, allow(P.COMPANY_UPDATE)],
+    companies: CompaniesDep,
 ) -> CompanyOut:
-    company = await ctx.gateway.identity.update_company(ctx.origin, ctx.company_id, name=body.name)
-    return CompanyOut(id=company.id, name=company.name, locale=company.locale)
+    company = await companies.update_company(ctx.origin, ctx.company_id, name=body.name)
+    return CompanyOut.of(company)
 
 
 # --- members -------------------------------------------------------------------------------
@@ -65,25 +60,13 @@ async def update_company(
 @router.get("/members", responses=COMMON, summary="Membros / Members")
 async def list_members(
     ctx: Annotated[RequestContext, allow(P.MEMBERS_READ)],
+    companies: CompaniesDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page:
-    async with ctx.gateway.runtime.db.transaction() as db:
-        rows = await repository.members(
-            db, ctx.company_id, after=decode_cursor(cursor), limit=limit + 1
-        )
+) -> Page[Member]:
+    rows = await companies.members(ctx.company_id, after=decode_cursor(cursor), limit=limit + 1)
     rows, next_cursor = page_of(list(rows), limit, lambda row: row[0].id)
-    items = [
-        Member(
-            user_id=user.id,
-            name=user.name,
-            email=user.email,
-            role=CompanyRole(membership.role),
-            two_factor=user.totp_enabled_at is not None,
-        )
-        for user, membership in rows
-    ]
-    return Page(items=items, next_cursor=next_cursor)
+    return Page[Member](items=[Member.of(*row) for row in rows], next_cursor=next_cursor)
 
 
 @router.put(
@@ -92,11 +75,14 @@ async def list_members(
     summary="Mudar o papel de um membro / Change a member's role",
 )
 async def change_role(
-    user_id: UUID, body: RoleChange, ctx: Annotated[RequestContext, allow(P.MEMBERS_MANAGE)]
+    user_id: UUID,
+    body: RoleChange,
+    ctx: Annotated[RequestContext, allow(P.MEMBERS_MANAGE)],
+    companies: CompaniesDep,
 ) -> Outcome:
     """Only owners grant or take the owner role; the last owner stays an owner.
     The member's sessions get new ids on their next request."""
-    await ctx.gateway.identity.change_role(ctx.origin, ctx.me, user_id, body.role)
+    await companies.change_role(ctx.origin, ctx.me, user_id, body.role)
     return Outcome(status="changed")
 
 
@@ -106,35 +92,29 @@ async def change_role(
     summary="Remover um membro / Remove a member",
 )
 async def remove_member(
-    user_id: UUID, ctx: Annotated[RequestContext, allow(P.MEMBERS_MANAGE)]
+    user_id: UUID, ctx: Annotated[RequestContext, allow(P.MEMBERS_MANAGE)], companies: CompaniesDep
 ) -> Outcome:
-    await ctx.gateway.identity.remove_member(ctx.origin, ctx.me, user_id)
+    await companies.remove_member(ctx.origin, ctx.me, user_id)
     return Outcome(status="removed")
 
 
 # --- invitations ---------------------------------------------------------------------------
 
 
-def _invitation(invitation: object) -> InvitationOut:
-    return InvitationOut.model_validate(invitation, from_attributes=True)
-
-
 @router.get("/invitations", responses=COMMON, summary="Convites pendentes / Pending invitations")
 async def list_invitations(
     ctx: Annotated[RequestContext, allow(P.MEMBERS_READ)],
+    companies: CompaniesDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page:
-    async with ctx.gateway.runtime.db.transaction() as db:
-        rows = await repository.pending_invitations(
-            db,
-            ctx.company_id,
-            now=ctx.gateway.clock.now(),
-            after=decode_cursor(cursor),
-            limit=limit + 1,
-        )
+) -> Page[InvitationOut]:
+    rows = await companies.pending_invitations(
+        ctx.company_id, after=decode_cursor(cursor), limit=limit + 1
+    )
     rows, next_cursor = page_of(list(rows), limit, lambda row: row.id)
-    return Page(items=[_invitation(row) for row in rows], next_cursor=next_cursor)
+    return Page[InvitationOut](
+        items=[InvitationOut.of(row) for row in rows], next_cursor=next_cursor
+    )
 
 
 @router.post(
@@ -144,13 +124,13 @@ async def list_invitations(
     summary="Convidar alguém / Invite someone",
 )
 async def invite(
-    body: InvitationIn, ctx: Annotated[RequestContext, allow(P.MEMBERS_MANAGE)]
+    body: InvitationIn,
+    ctx: Annotated[RequestContext, allow(P.MEMBERS_MANAGE)],
+    companies: CompaniesDep,
 ) -> InvitationOut:
     """E-mails a single-use link (valid for 7 days). Only owners invite owners."""
-    invitation = await ctx.gateway.identity.invite(
-        ctx.origin, ctx.me, email=str(body.email), role=body.role
-    )
-    return _invitation(invitation)
+    invitation = await companies.invite(ctx.origin, ctx.me, email=str(body.email), role=body.role)
+    return InvitationOut.of(invitation)
 
 
 @router.delete(
@@ -159,40 +139,27 @@ async def invite(
     summary="Cancelar um convite / Revoke an invitation",
 )
 async def revoke_invitation(
-    invitation_id: UUID, ctx: Annotated[RequestContext, allow(P.MEMBERS_MANAGE)]
+    invitation_id: UUID,
+    ctx: Annotated[RequestContext, allow(P.MEMBERS_MANAGE)],
+    companies: CompaniesDep,
 ) -> Outcome:
-    await ctx.gateway.identity.revoke_invitation(ctx.origin, ctx.company_id, invitation_id)
+    await companies.revoke_invitation(ctx.origin, ctx.company_id, invitation_id)
     return Outcome(status="revoked")
 
 
 # --- API tokens ----------------------------------------------------------------------------
 
 
-def _token(token: ApiToken) -> TokenOut:
-    return TokenOut(
-        id=token.id,
-        name=token.name,
-        prefix=token.prefix,
-        permissions=list(token.permissions),
-        created_at=token.created_at,
-        expires_at=token.expires_at,
-        last_used_at=token.last_used_at,
-        revoked=token.revoked_at is not None,
-    )
-
-
 @router.get("/tokens", responses=COMMON, summary="Tokens de API / API tokens")
 async def list_tokens(
     ctx: Annotated[RequestContext, allow(P.TOKENS_READ)],
+    tokens: TokensDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page:
-    async with ctx.gateway.runtime.db.transaction() as db:
-        rows = await repository.tokens(
-            db, ctx.company_id, after=decode_cursor(cursor), limit=limit + 1
-        )
+) -> Page[TokenOut]:
+    rows = await tokens.tokens(ctx.company_id, after=decode_cursor(cursor), limit=limit + 1)
     rows, next_cursor = page_of(list(rows), limit, lambda row: row.id)
-    return Page(items=[_token(row) for row in rows], next_cursor=next_cursor)
+    return Page[TokenOut](items=[TokenOut.of(row) for row in rows], next_cursor=next_cursor)
 
 
 @router.post(
@@ -202,19 +169,19 @@ async def list_tokens(
     summary="Criar um token de API / Create an API token",
 )
 async def create_token(
-    body: TokenIn, ctx: Annotated[RequestContext, allow(P.TOKENS_MANAGE)]
+    body: TokenIn, ctx: Annotated[RequestContext, allow(P.TOKENS_MANAGE)], tokens: TokensDep
 ) -> NewTokenOut:
     """The token is shown once. It acts in this company with the chosen
     permissions (never more than yours; never members:manage or tokens:manage),
     and stops working if revoked, expired, or if you leave the company."""
-    created = await ctx.gateway.identity.create_token(
+    created = await tokens.create_token(
         ctx.origin,
         ctx.me,
         name=body.name,
         permissions=body.permissions,
         expires_in_days=body.expires_in_days,
     )
-    return NewTokenOut(**_token(created.token).model_dump(), token=created.secret)
+    return NewTokenOut(**TokenOut.of(created.token).model_dump(), token=created.secret)
 
 
 @router.delete(
@@ -223,7 +190,7 @@ async def create_token(
     summary="Revogar um token / Revoke a token",
 )
 async def revoke_token(
-    token_id: UUID, ctx: Annotated[RequestContext, allow(P.TOKENS_MANAGE)]
+    token_id: UUID, ctx: Annotated[RequestContext, allow(P.TOKENS_MANAGE)], tokens: TokensDep
 ) -> Outcome:
-    await ctx.gateway.identity.revoke_token(ctx.origin, ctx.company_id, token_id)
+    await tokens.revoke_token(ctx.origin, ctx.company_id, token_id)
     return Outcome(status="revoked")

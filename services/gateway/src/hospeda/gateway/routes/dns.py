@@ -3,18 +3,19 @@ commands, sent once dns confirmed the zone belongs to the active company."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import BaseModel, ConfigDict
 
-from hospeda.contracts.dns import CreateRecord, DeleteRecord, RecordSpec, UpdateRecord
+from hospeda.contracts.dns import CreateRecord, DeleteRecord, UpdateRecord
 from hospeda.contracts.topics import DNS_COMMANDS
-from hospeda.gateway import forward
-from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, Page, RequestContext, allow
-from hospeda.gateway.forward import Accepted
+from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, allow
+from hospeda.gateway.context import RequestContext
+from hospeda.gateway.deps import ForwardDep
 from hospeda.gateway.permissions import Permission as P
 from hospeda.gateway.problems import documented
+from hospeda.gateway.schemas.common import Accepted
+from hospeda.gateway.schemas.dns import RecordIn, Zone, Zones
 
 router = APIRouter(prefix="/zones", tags=["dns"], route_class=ApiRoute)
 
@@ -36,33 +37,22 @@ ONE = documented(401, 403, 404, 422, 503)
 SERVICE = "dns"
 
 
-class RecordIn(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"record": {"type": "A", "name": "loja", "content": "203.0.113.10", "ttl": 3600}}
-            ]
-        }
-    )
-
-    record: RecordSpec
-
-
 @router.get("", responses=READ, summary="Zonas DNS / DNS zones")
 async def list_zones(
     ctx: Annotated[RequestContext, allow(P.DNS_READ)],
+    forward: ForwardDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page:
-    return Page(**await forward.page(ctx, SERVICE, "zones.list", limit=limit, cursor=cursor))
+) -> Zones:
+    return await forward.page(ctx, SERVICE, "zones.list", limit=limit, cursor=cursor)
 
 
 @router.get(
     "/{domain}", responses=ONE, summary="Uma zona e seus registros / A zone and its records"
 )
 async def get_zone(
-    domain: Domain, ctx: Annotated[RequestContext, allow(P.DNS_READ)]
-) -> dict[str, Any]:
+    domain: Domain, ctx: Annotated[RequestContext, allow(P.DNS_READ)], forward: ForwardDep
+) -> Zone:
     return await forward.get(ctx, SERVICE, "zones.get", domain=domain)
 
 
@@ -73,7 +63,10 @@ async def get_zone(
     summary="Criar um registro / Create a record",
 )
 async def create_record(
-    domain: Domain, body: RecordIn, ctx: Annotated[RequestContext, allow(P.DNS_WRITE)]
+    domain: Domain,
+    body: RecordIn,
+    ctx: Annotated[RequestContext, allow(P.DNS_WRITE)],
+    forward: ForwardDep,
 ) -> Accepted:
     await forward.get(ctx, SERVICE, "zones.get", domain=domain)
     return await forward.command(
@@ -98,6 +91,7 @@ async def update_record(
     record_id: RecordId,
     body: RecordIn,
     ctx: Annotated[RequestContext, allow(P.DNS_WRITE)],
+    forward: ForwardDep,
 ) -> Accepted:
     await forward.get(ctx, SERVICE, "zones.get", domain=domain)
     return await forward.command(
@@ -118,7 +112,10 @@ async def update_record(
     summary="Apagar um registro / Delete a record",
 )
 async def delete_record(
-    domain: Domain, record_id: RecordId, ctx: Annotated[RequestContext, allow(P.DNS_WRITE)]
+    domain: Domain,
+    record_id: RecordId,
+    ctx: Annotated[RequestContext, allow(P.DNS_WRITE)],
+    forward: ForwardDep,
 ) -> Accepted:
     await forward.get(ctx, SERVICE, "zones.get", domain=domain)
     return await forward.command(

@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter
 
 from hospeda.contracts.identity import CompanyRole
-from hospeda.gateway import repository
-from hospeda.gateway.api import ApiRoute, RequestContext, allow
+from hospeda.gateway.api import ApiRoute, allow
+from hospeda.gateway.context import RequestContext
+from hospeda.gateway.deps import AccountsDep, CompaniesDep
 from hospeda.gateway.permissions import Permission as P
-from hospeda.gateway.problems import documented, not_found
-from hospeda.gateway.routes.auth import session_info
-from hospeda.gateway.schemas import CompanyOfMine, Me, SessionInfo, SwitchCompany, Token
+from hospeda.gateway.problems import documented
+from hospeda.gateway.schemas.accounts import CompanyOfMine, Me, Token
+from hospeda.gateway.schemas.companies import SwitchCompany
+from hospeda.gateway.schemas.sign_in import SessionInfo
 
 router = APIRouter(tags=["me"], route_class=ApiRoute)
 
@@ -21,14 +23,11 @@ Signed = Annotated[RequestContext, allow(P.SELF)]
 
 
 @router.get("/me", responses=documented(401, 403), summary="Quem sou eu / Who am I")
-async def me(ctx: Signed) -> Me:
+async def me(ctx: Signed, accounts: AccountsDep) -> Me:
     """The person, their companies and roles, and what they may do in the active one."""
     principal = ctx.me
-    async with ctx.gateway.runtime.db.transaction() as db:
-        user = await repository.get_user(db, principal.user_id)
-        companies = await repository.companies_of(db, principal.user_id)
-    if user is None:
-        raise not_found()
+    profile = await accounts.profile(principal.user_id)
+    user = profile.user
     return Me(
         user_id=user.id,
         email=user.email,
@@ -43,7 +42,7 @@ async def me(ctx: Signed) -> Me:
         permissions=sorted(p.value for p in principal.permissions),
         companies=[
             CompanyOfMine(company_id=c.company_id, name=c.name, role=CompanyRole(c.role))
-            for c in companies
+            for c in profile.companies
         ],
     )
 
@@ -53,11 +52,11 @@ async def me(ctx: Signed) -> Me:
     responses=documented(401, 403, 404, 422),
     summary="Trocar de empresa / Switch company",
 )
-async def switch_company(body: SwitchCompany, ctx: Signed) -> SessionInfo:
+async def switch_company(body: SwitchCompany, ctx: Signed, companies: CompaniesDep) -> SessionInfo:
     """Make another company you belong to the active one (new session id)."""
-    session = await ctx.gateway.identity.switch_company(ctx.origin, ctx.session, body.company_id)
+    session = await companies.switch_company(ctx.origin, ctx.session, body.company_id)
     ctx.start_session(session)
-    return session_info(session)
+    return SessionInfo.of(session)
 
 
 @router.post(
@@ -65,9 +64,9 @@ async def switch_company(body: SwitchCompany, ctx: Signed) -> SessionInfo:
     responses=documented(400, 401, 403, 409, 422),
     summary="Aceitar um convite / Accept an invitation",
 )
-async def accept_invitation(body: Token, ctx: Signed) -> SessionInfo:
+async def accept_invitation(body: Token, ctx: Signed, companies: CompaniesDep) -> SessionInfo:
     """Join the inviting company (the invitation must be for your e-mail); it
     becomes your active company."""
-    session = await ctx.gateway.identity.accept_invitation(ctx.origin, ctx.session, body.token)
+    session = await companies.accept_invitation(ctx.origin, ctx.session, body.token)
     ctx.start_session(session)
-    return session_info(session)
+    return SessionInfo.of(session)

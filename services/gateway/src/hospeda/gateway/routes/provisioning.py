@@ -6,19 +6,20 @@ first confirmed to belong to that company.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict, Field
 
 from hospeda.contracts.jobs import CancelJob, RetryJob
 from hospeda.contracts.topics import PROVISIONING_COMMANDS
-from hospeda.gateway import forward
-from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, Page, RequestContext, allow
-from hospeda.gateway.forward import Accepted
+from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, allow
+from hospeda.gateway.context import RequestContext
+from hospeda.gateway.deps import ForwardDep
 from hospeda.gateway.permissions import Permission as P
 from hospeda.gateway.problems import documented
+from hospeda.gateway.schemas.common import Accepted
+from hospeda.gateway.schemas.provisioning import Job, JobCancelIn, Jobs, Service, Services
 
 router = APIRouter(tags=["provisioning"], route_class=ApiRoute)
 
@@ -33,40 +34,38 @@ SERVICE = "provisioning"
 @router.get("/services", responses=READ, summary="Serviços de hospedagem / Hosting services")
 async def list_services(
     ctx: Annotated[RequestContext, allow(P.SERVICES_READ)],
+    forward: ForwardDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     status: State = None,
-) -> Page:
-    return Page(
-        **await forward.page(
-            ctx, SERVICE, "services.list", limit=limit, cursor=cursor, status=status
-        )
+) -> Services:
+    return await forward.page(
+        ctx, SERVICE, "services.list", limit=limit, cursor=cursor, status=status
     )
 
 
 @router.get("/services/{service_id}", responses=ONE, summary="Um serviço / A service")
 async def get_service(
-    service_id: UUID, ctx: Annotated[RequestContext, allow(P.SERVICES_READ)]
-) -> dict[str, Any]:
+    service_id: UUID, ctx: Annotated[RequestContext, allow(P.SERVICES_READ)], forward: ForwardDep
+) -> Service:
     return await forward.get(ctx, SERVICE, "services.get", service_id=service_id)
 
 
 @router.get("/jobs", responses=READ, summary="Tarefas de provisionamento / Provisioning jobs")
 async def list_jobs(
     ctx: Annotated[RequestContext, allow(P.JOBS_READ)],
+    forward: ForwardDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     state: State = None,
-) -> Page:
-    return Page(
-        **await forward.page(ctx, SERVICE, "jobs.list", limit=limit, cursor=cursor, state=state)
-    )
+) -> Jobs:
+    return await forward.page(ctx, SERVICE, "jobs.list", limit=limit, cursor=cursor, state=state)
 
 
 @router.get("/jobs/{job_id}", responses=ONE, summary="Uma tarefa / A job")
 async def get_job(
-    job_id: UUID, ctx: Annotated[RequestContext, allow(P.JOBS_READ)]
-) -> dict[str, Any]:
+    job_id: UUID, ctx: Annotated[RequestContext, allow(P.JOBS_READ)], forward: ForwardDep
+) -> Job:
     return await forward.get(ctx, SERVICE, "jobs.get", job_id=job_id)
 
 
@@ -77,7 +76,7 @@ async def get_job(
     summary="Tentar de novo (operador) / Retry (operator)",
 )
 async def retry_job(
-    job_id: UUID, ctx: Annotated[RequestContext, allow(P.JOBS_OPERATE)]
+    job_id: UUID, ctx: Annotated[RequestContext, allow(P.JOBS_OPERATE)], forward: ForwardDep
 ) -> Accepted:
     job = await forward.get(ctx, SERVICE, "jobs.get", job_id=job_id)
     return await forward.command(
@@ -92,12 +91,6 @@ async def retry_job(
     )
 
 
-class CancelIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Domínio errado"}]})
-
-    reason: str | None = Field(default=None, max_length=500)
-
-
 @router.post(
     "/jobs/{job_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
@@ -105,7 +98,10 @@ class CancelIn(BaseModel):
     summary="Cancelar (operador) / Cancel (operator)",
 )
 async def cancel_job(
-    job_id: UUID, body: CancelIn, ctx: Annotated[RequestContext, allow(P.JOBS_OPERATE)]
+    job_id: UUID,
+    body: JobCancelIn,
+    ctx: Annotated[RequestContext, allow(P.JOBS_OPERATE)],
+    forward: ForwardDep,
 ) -> Accepted:
     job = await forward.get(ctx, SERVICE, "jobs.get", job_id=job_id)
     return await forward.command(

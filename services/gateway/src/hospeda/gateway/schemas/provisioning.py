@@ -1,0 +1,24 @@
+"""Provisioning: hosting services and their jobs (operators retry or cancel one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from hospeda.gateway.schemas.common import Page, example
+
+
+class JobCancelIn(BaseModel):
+    model_config = example(reason="Domínio errado")
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+# --- answers of provisioning's queries ---------------------------------------------------
+# Passed on as provisioning gives them; typed by the runtime's query layer (issue 10),
+# as in schemas.billing.
+Services = Page[Any]  # services.list
+Service = dict[str, Any]  # services.get
+Jobs = Page[Any]  # jobs.list (also staff's platform-wide /staff/jobs)
+Job = dict[str, Any]  # jobs.get
