@@ -1,21 +1,27 @@
-"""Starting the mail server and the notify service for tests."""
+"""Starting the mail server, the push service and the notify service for tests."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from hospeda.contracts import Actor, Envelope, Payload, Topic, decode
 from hospeda.devstack.servers import free_port, wait_for_port
-from hospeda.notify.app import create_runtime
+from hospeda.notify.app import Notify, create_app
 from hospeda.notify.config import NotifySettings
+from hospeda.runtime.broker import publish
 from hospeda.runtime.service import ServiceRuntime
+
+GATEWAY = Actor.system("gateway")
 
 
 @dataclass
@@ -31,14 +37,52 @@ class MailServer:
             f"{self.http_url}/control", json={"fail_next": count, "code": code}
         ).raise_for_status()
 
+    def stop_accepting(self) -> None:
+        """Every delivery fails for a while (as if the server were down)."""
+        self.fail_next(10_000, code=421)
+
+    def accept_again(self) -> None:
+        self.fail_next(0)
+
+
+@dataclass
+class PushServer:
+    """The local push service: subscribe like a browser, read what arrived."""
+
+    url: str
+
+    def subscribe(self, application_server_key: str) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.url}/subscriptions", json={"application_server_key": application_server_key}
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def unsubscribe(self, subscription_id: str) -> None:
+        httpx.delete(f"{self.url}/subscriptions/{subscription_id}").raise_for_status()
+
+    def messages(self, subscription_id: str | None = None) -> list[dict[str, Any]]:
+        params = {"subscription": subscription_id} if subscription_id else {}
+        return httpx.get(f"{self.url}/messages", params=params).json()
+
+    def fail_next(self, count: int, status: int = 500) -> None:
+        httpx.post(
+            f"{self.url}/control", json={"fail_next": count, "status": status}
+        ).raise_for_status()
+
+
+def _serve(command: list[str], *ports: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, "-m", *command])
+    for port in ports:
+        wait_for_port("127.0.0.1", port, timeout=20, process=process)
+    return process
+
 
 @pytest.fixture
 def mail_server(tmp_path: Path) -> Iterator[MailServer]:
     smtp_port, http_port = free_port(), free_port()
-    process = subprocess.Popen(
+    process = _serve(
         [
-            sys.executable,
-            "-m",
             "hospeda.notify.simulator",
             "--smtp-port",
             str(smtp_port),
@@ -47,11 +91,22 @@ def mail_server(tmp_path: Path) -> Iterator[MailServer]:
             "--maildir",
             str(tmp_path / "mail"),
         ],
+        http_port,
+        smtp_port,
     )
     try:
-        wait_for_port("127.0.0.1", http_port, timeout=20, process=process)
-        wait_for_port("127.0.0.1", smtp_port, timeout=20, process=process)
         yield MailServer(smtp_port, f"http://127.0.0.1:{http_port}")
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def push_server() -> Iterator[PushServer]:
+    port = free_port()
+    process = _serve(["hospeda.notify.simulator.pushserver", "--port", str(port)], port)
+    try:
+        yield PushServer(f"http://127.0.0.1:{port}")
     finally:
         process.terminate()
         process.wait(10)
@@ -60,18 +115,79 @@ def mail_server(tmp_path: Path) -> Iterator[MailServer]:
 def notify_settings(
     database_url: str, kafka_bootstrap: str, mail: MailServer, **extra: Any
 ) -> NotifySettings:
-    return NotifySettings(
-        DATABASE_URL=database_url,
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
-        HOSPEDA_ENV="test",
-        HOSPEDA_LOG_JSON=False,
-        HOSPEDA_KAFKA_SESSION_TIMEOUT_MS=2000,
-        smtp_port=mail.smtp_port,
-        retry_base_delay_s=0.2,
-        retry_max_attempts=3,
-        **extra,
-    )
+    values: dict[str, Any] = {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "HOSPEDA_ENV": "test",
+        "HOSPEDA_LOG_JSON": False,
+        "HOSPEDA_KAFKA_SESSION_TIMEOUT_MS": 2000,
+        "smtp_port": mail.smtp_port,
+        "retry_base_delay_s": 0.2,
+        "retry_max_attempts": 3,
+    }
+    return NotifySettings(**{**values, **extra})
 
 
 def notify_runtime(database_url: str, kafka_bootstrap: str, mail: MailServer) -> ServiceRuntime:
-    return create_runtime(notify_settings(database_url, kafka_bootstrap, mail))
+    return create_app(notify_settings(database_url, kafka_bootstrap, mail)).runtime
+
+
+@pytest.fixture
+async def notify_app(
+    database_url: str, kafka_bootstrap: str, mail_server: MailServer
+) -> AsyncIterator[Notify]:
+    app = create_app(notify_settings(database_url, kafka_bootstrap, mail_server))
+    await app.runtime.start()
+    yield app
+    await app.runtime.stop()
+
+
+class Sender:
+    """Publishes messages to the broker as the gateway (or anyone) would."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self.producer = producer
+
+    async def __call__(
+        self,
+        payload: Payload,
+        topic: Topic,
+        key: Any,
+        company_id: UUID | None = None,
+        actor: Actor = GATEWAY,
+    ) -> Envelope[Any]:
+        envelope = Envelope.of(payload, actor=actor, company_id=company_id)
+        await publish(self.producer, envelope, topic=topic, key=key)
+        return envelope
+
+
+@pytest.fixture
+async def send(kafka_bootstrap: str) -> AsyncIterator[Sender]:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    yield Sender(producer)
+    await producer.stop()
+
+
+class Watcher:
+    """Everything published on some topics since the watcher started."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer = consumer
+        self.seen: list[Envelope[Any]] = []
+
+    async def drain(self) -> list[Envelope[Any]]:
+        for records in (await self.consumer.getmany(timeout_ms=100)).values():
+            self.seen.extend(decode(r.value) for r in records)
+        return self.seen
+
+    async def of_type(self, message_type: str) -> list[Envelope[Any]]:
+        return [e for e in await self.drain() if e.type == message_type]
+
+
+async def watch(bootstrap: str, *topics: Topic) -> Watcher:
+    consumer = AIOKafkaConsumer(
+        *(t.name for t in topics), bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    return Watcher(consumer)

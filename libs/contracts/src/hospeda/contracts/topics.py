@@ -219,8 +219,15 @@ NOTIFY_JOB = _jobs("notify")
 NOTIFY_NOTIFICATION = Topic(
     "notify.notification.v1",
     "notification id",
-    "Delivery results: per notification and channel, and per delivery (status).",
-    (notify.NotificationSent, notify.NotificationFailed, notify.DeliveryStatusChanged),
+    "Delivery results.",
+    (notify.NotificationSent, notify.NotificationFailed),
+    "notify",
+)
+NOTIFY_DELIVERY = Topic(
+    "notify.delivery.v1",
+    "notification id",
+    "Each delivery's status: one channel to one person or address — sent, held, skipped, failed.",
+    (notify.DeliveryStatusChanged,),
     "notify",
 )
 NOTIFY_INBOX = Topic(
@@ -293,6 +300,7 @@ TOPICS: tuple[Topic, ...] = (
     NOTIFY_COMMANDS,
     NOTIFY_JOB,
     NOTIFY_NOTIFICATION,
+    NOTIFY_DELIVERY,
     NOTIFY_INBOX,
     NOTIFY_PERSON,
     AUDIT_RECORDS,
