@@ -14,11 +14,20 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from hospeda.contracts import Actor, Envelope, Payload, Topic, decode
+from hospeda.contracts import Actor, ActorKind, Envelope, Payload, Topic, decode, new_id
+from hospeda.contracts.identity import (
+    CompanyRole,
+    MembershipGranted,
+    StaffRoleChanged,
+    UserRegistered,
+)
+from hospeda.contracts.notify import Channel, Recipient, SendNotification
+from hospeda.contracts.topics import IDENTITY_USER
 from hospeda.devstack.servers import free_port, wait_for_port
 from hospeda.notify.app import Notify, create_app
 from hospeda.notify.config import NotifySettings
 from hospeda.runtime.broker import publish
+from hospeda.runtime.rpc import QueryClient
 from hospeda.runtime.service import ServiceRuntime
 
 GATEWAY = Actor.system("gateway")
@@ -184,10 +193,108 @@ class Watcher:
     async def of_type(self, message_type: str) -> list[Envelope[Any]]:
         return [e for e in await self.drain() if e.type == message_type]
 
+    async def until(self, message_type: str, count: int = 1) -> list[Envelope[Any]]:
+        """The messages of a type, once at least ``count`` have been published."""
+        for _ in range(150):
+            found = await self.of_type(message_type)
+            if len(found) >= count:
+                return found
+        raise AssertionError(f"fewer than {count} {message_type} published")
 
-async def watch(bootstrap: str, *topics: Topic) -> Watcher:
-    consumer = AIOKafkaConsumer(
-        *(t.name for t in topics), bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+
+@pytest.fixture
+async def watch(kafka_bootstrap: str) -> AsyncIterator[Any]:
+    """``await watch(topic, …)``: a watcher of those topics (stopped after the test)."""
+    consumers: list[AIOKafkaConsumer] = []
+
+    async def watching(*topics: Topic) -> Watcher:
+        consumer = AIOKafkaConsumer(
+            *(t.name for t in topics),
+            bootstrap_servers=kafka_bootstrap,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        consumers.append(consumer)
+        return Watcher(consumer)
+
+    yield watching
+    for consumer in consumers:
+        await consumer.stop()
+
+
+@dataclass(frozen=True)
+class Someone:
+    user_id: UUID
+    email: str
+    name: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(kind=ActorKind.USER, id=str(self.user_id))
+
+
+async def person(
+    send: Sender,
+    name: str,
+    *,
+    company: UUID | None = None,
+    role: CompanyRole | None = None,
+    staff: str | None = None,
+    locale: str = "pt-BR",
+) -> Someone:
+    """A person notify knows: registered, maybe a member of ``company``, maybe staff."""
+    user_id = new_id()
+    email = f"{name.split()[0].lower()}.{user_id.hex[:6]}@exemplo.com.br"
+    await send(
+        UserRegistered(user_id=user_id, email=email, name=name, locale=locale),
+        IDENTITY_USER,
+        user_id,
     )
-    await consumer.start()
-    return Watcher(consumer)
+    if company is not None and role is not None:
+        await send(
+            MembershipGranted(user_id=user_id, company_id=company, role=role),
+            IDENTITY_USER,
+            user_id,
+        )
+    if staff is not None:
+        await send(StaffRoleChanged(user_id=user_id, role=staff), IDENTITY_USER, user_id)
+    return Someone(user_id, email, name)
+
+
+def notification(
+    template: str, recipient: Recipient | None = None, **data: Any
+) -> SendNotification:
+    return SendNotification(
+        notification_id=new_id(),
+        channel=Channel.EMAIL,
+        template=template,
+        recipient=recipient or Recipient(),
+        data=data,
+    )
+
+
+def mails_to(mail: MailServer, someone: Someone) -> list[dict[str, Any]]:
+    return [m for m in mail.messages() if someone.email in (m["envelope_to"] or "")]
+
+
+@pytest.fixture
+async def ask(kafka_bootstrap: str) -> AsyncIterator[Any]:
+    """Ask notify a query as someone (request/reply over the broker, like the gateway)."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    client = QueryClient(
+        bootstrap_servers=kafka_bootstrap,
+        producer=producer,
+        instance_id=f"test-{new_id().hex[:8]}",
+        timeout=10,
+    )
+    await client.start()
+
+    async def asking(
+        name: str, params: dict[str, Any], *, actor: Actor, company_id: UUID | None = None
+    ) -> Any:
+        return await client.ask("notify", name, params, actor=actor, company_id=company_id)
+
+    yield asking
+    await client.stop()
+    await producer.stop()

@@ -292,9 +292,8 @@ NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 async def alert_window(session: AsyncSession, key: str) -> AlertWindow:
     """The key's window (a closed one the first time), locked until the
     transaction ends: one pacing decision at a time."""
-    await upsert(
-        session, AlertWindow, {"alert_key": key, "started_at": NEVER, "samples": []}, ["alert_key"]
-    )
+    fresh = {"alert_key": key, "started_at": NEVER, "suppressed": 0, "samples": []}
+    await session.execute(insert_for(session, AlertWindow).values(**fresh).on_conflict_do_nothing())
     found = await session.get(AlertWindow, key, with_for_update=True)
     assert found is not None
     return found
