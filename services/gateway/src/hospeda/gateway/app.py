@@ -31,6 +31,7 @@ from hospeda.gateway.routes import (
     company,
     dns,
     me,
+    notifications,
     ops,
     pages,
     provisioning,
@@ -170,6 +171,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         dns.router,
         activity.router,
         staff.router,
+        notifications.router,
         ops.router,
     ):
         app.include_router(router, prefix=API_PREFIX)

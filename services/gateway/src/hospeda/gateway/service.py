@@ -23,6 +23,7 @@ from hospeda.contracts.identity import (
     MembershipGranted,
     MembershipRevoked,
     MembershipRoleChanged,
+    StaffRoleChanged,
     UserRegistered,
 )
 from hospeda.contracts.notify import Recipient
@@ -836,6 +837,13 @@ class IdentityService:
             before = {"staff_role": user.staff_role}
             user.staff_role = role.value if role else None
             user.session_stamp += 1
+            send(
+                db,
+                origin,
+                StaffRoleChanged(user_id=user.id, role=user.staff_role),
+                topic=IDENTITY_USER,
+                key=user.id,
+            )
             audit(
                 db,
                 origin,

@@ -67,7 +67,11 @@ async def events(
     ``operation_id`` of the command that caused it). The stream ends when the
     session ends or changes; the browser reconnects by itself."""
     gateway, principal = ctx.gateway, ctx.me
-    subscription = gateway.events.subscribe(ctx.company_id, principal.permissions)
+    subscription = gateway.events.subscribe(
+        ctx.company_id,
+        principal.permissions,
+        user_id=principal.user_id if principal.session is not None else None,  # inbox items
+    )
     heartbeat = gateway.settings.events_heartbeat_s
     try:
         yield ServerSentEvent(comment="conectado / connected", retry=3000)
