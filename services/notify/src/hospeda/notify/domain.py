@@ -276,6 +276,9 @@ def escape_controls(text: str, *, multiline: bool = False) -> str:
     ``multiline``, line breaks stay (normalised to ``\\n``) and tabs too."""
     if multiline:
         text = _NEWLINES.sub("\n", text)
+    plain = text.replace("\n", "").replace("\t", "") if multiline else text
+    if plain.isprintable():  # the usual case, checked in C: nothing to escape
+        return text
     kept = _JOINERS + ("\n\t" if multiline else "")
     return "".join(
         ch if ch in kept or unicodedata.category(ch) not in _UNSAFE else f"\\u{ord(ch):04x}"

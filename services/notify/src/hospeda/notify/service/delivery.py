@@ -12,6 +12,7 @@ failed and why — announcing each status once.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import partial
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -329,7 +330,7 @@ class Notifier:
                 sender_name=sender,
                 unsubscribe_url=unsubscribe,
             )
-            await job.step(f"email:{person.email}", lambda e=email: self.mailer.send(e))
+            await job.step(f"email:{person.email}", partial(self.mailer.send, email))
             async with job.transaction() as session:
                 await self._status(
                     session, job.job, command, kind, Channel.EMAIL, person.email,
