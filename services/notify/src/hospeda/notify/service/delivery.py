@@ -12,8 +12,8 @@ failed and why — announcing each status once.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import partial
 from datetime import datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
