@@ -204,7 +204,8 @@ class ChangeNotificationSettings(Payload):
 
 class Unsubscribe(Payload):
     """One-click unsubscribe (RFC 8058) from a category's e-mails with the
-    signed token of the link in the e-mail. Key: the token."""
+    signed token of the link in the e-mail. No key (a token is not kept where
+    keys are)."""
 
     TYPE: ClassVar[str] = "notify.unsubscribe"
     token: str = Field(min_length=10, max_length=200)

@@ -362,7 +362,8 @@ async def unsubscribe(token: Token, ctx: Public) -> dict[str, Any]:
     stop for the person the link was made for."""
     category = await _category(ctx, token)
     async with ctx.gateway.runtime.db.transaction() as db:  # the body needs no reading
-        send(db, ctx.origin, Unsubscribe(token=token), topic=NOTIFY_COMMANDS, key=token)
+        # no key: a token must not travel where keys are kept (logs, the audit trail)
+        send(db, ctx.origin, Unsubscribe(token=token), topic=NOTIFY_COMMANDS, key=None)
         audit(
             db,
             ctx.origin,
