@@ -210,7 +210,7 @@ async def test_an_unsubscribed_category_is_not_sent_and_a_security_notice_still_
     }
     watcher = await watch(NOTIFY_PERSON, NOTIFY_DELIVERY, OPS_COMMAND)
     # the mail client's one-click POST, through the gateway
-    await send(Unsubscribe(token=token), NOTIFY_COMMANDS, token)
+    await send(Unsubscribe(token=token), NOTIFY_COMMANDS, None)
 
     async def unsubscribed() -> bool:
         settings = await ask("notification_settings.get", {}, actor=owner.actor)
