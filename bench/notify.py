@@ -28,8 +28,8 @@ from hospeda.notify.models import Delivery, Membership, Person, PushSubscription
 from hospeda.notify.templates import SAMPLES, render
 
 RENDERS = 20_000
-COMPANIES = 200
-NOTIFICATIONS = 1_000  # each: one e-mail and one push (the owner has one device)
+COMPANIES = 100
+NOTIFICATIONS = 300  # each: one e-mail and one push (the owner has one device)
 
 
 async def everything(report: Report, admin_url: str | None, tmp: Path) -> None:
@@ -160,7 +160,7 @@ async def _deliver(app: Any, bootstrap: str, companies: list[Any]) -> dict[str, 
     finally:
         await producer.stop()
     sent = sa.select(Delivery.channel, sa.func.count()).where(Delivery.status == "sent")  # type: ignore[arg-type]
-    deadline = time.monotonic() + 900
+    deadline = time.monotonic() + 600
     counts: dict[str, int] = {}
     while time.monotonic() < deadline:
         async with app.runtime.db.transaction() as session:
@@ -169,9 +169,10 @@ async def _deliver(app: Any, bootstrap: str, companies: list[Any]) -> dict[str, 
             break
         await asyncio.sleep(0.2)
     seconds = time.perf_counter() - started
+    done = min(counts.get("email", 0), counts.get("push", 0))  # both channels delivered
     return {
         "seconds": round(seconds, 2),
-        "notifications_per_s": NOTIFICATIONS / seconds,
+        "notifications_per_s": done / seconds,
         "emails_per_s": counts.get("email", 0) / seconds,
         "pushes_per_s": counts.get("push", 0) / seconds,
     }

@@ -47,6 +47,7 @@ from hospeda.notify.templates import Footer, Message, render
 from hospeda.runtime.clock import Clock
 from hospeda.runtime.errors import PermanentError
 from hospeda.runtime.jobs import ClaimedJob, JobContext, JobEngine, NewJob, RetryPolicy
+from hospeda.runtime.redaction import redact_text
 
 
 @dataclass(frozen=True)
@@ -366,7 +367,7 @@ class Notifier:
                 notification_id=command.notification_id,
                 channel=Channel.EMAIL,
                 template=command.template,
-                reason=error[:500],
+                reason=redact_text(error)[:500],
             ),
             topic=NOTIFY_NOTIFICATION,
             key=command.notification_id,
@@ -445,7 +446,7 @@ class Notifier:
                 notification_id=command.notification_id,
                 channel=Channel.PUSH,
                 template=command.template,
-                reason=error[:500],
+                reason=redact_text(error)[:500],
                 user_id=user_id,
             ),
             topic=NOTIFY_NOTIFICATION,
@@ -470,6 +471,7 @@ class Notifier:
         held_until: datetime | None = None,
     ) -> None:
         """Record where a delivery stands and announce it, once per status."""
+        reason = redact_text(reason)[:500] if reason else None
         changed = await repo.record_delivery(
             session,
             {
@@ -481,7 +483,7 @@ class Notifier:
                 "address": address[:254],
                 "subject": subject[:300],
                 "status": status.value,
-                "reason": reason[:500] if reason else None,
+                "reason": reason,
                 "sent_at": self.clock.now(),
             },
         )
@@ -496,7 +498,7 @@ class Notifier:
                     category=kind.category,
                     status=status,
                     user_id=user_id,
-                    reason=reason[:500] if reason else None,
+                    reason=reason,
                     held_until=held_until,
                 ),
                 topic=NOTIFY_DELIVERY,
