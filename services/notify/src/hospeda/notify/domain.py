@@ -189,7 +189,7 @@ def time_zone(name: str) -> ZoneInfo:
     """An IANA time zone (``SettingRefused`` for one that does not exist)."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise SettingRefused(
             f"fuso horário desconhecido / unknown time zone {name!r} (e.g. America/Sao_Paulo)"
         ) from None

@@ -10,7 +10,7 @@ arrive live on ``GET /api/v1/events`` (``notify.inbox.item_created``).
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -176,7 +176,7 @@ class SettingsIn(BaseModel):
         if value is not None:
             try:
                 ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):
                 raise ValueError("unknown time zone, e.g. America/Sao_Paulo") from None
         return value
 
@@ -246,11 +246,24 @@ class PushKeys(BaseModel):
 class PushSubscriptionIn(BaseModel):
     """The browser's ``PushSubscription.toJSON()``."""
 
-    endpoint: str = Field(
-        min_length=10, max_length=2000, pattern=r"^https://|^http://(127\.0\.0\.1|localhost)[:/]"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "endpoint": "https://updates.push.services.mozilla.com/wpush/v2/gAAAA…",
+                    "keys": {
+                        "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA…",
+                        "auth": "tBHItJI5svbpez7KI4CCXg",
+                    },
+                    "expirationTime": None,
+                }
+            ]
+        }
     )
+
+    endpoint: str = Field(min_length=10, max_length=2000, pattern=r"^https?://")
     keys: PushKeys
-    expirationTime: int | None = Field(default=None, ge=0)
+    expirationTime: int | None = Field(default=None, ge=0, le=4_102_444_800_000)  # ms, < 2100
 
 
 @router.get(
@@ -277,9 +290,7 @@ async def register_device(body: PushSubscriptionIn, ctx: Self) -> Accepted:
             "invalid", 422, message="endpoint must be https:// / o endpoint deve ser https://"
         )
     expires = (
-        datetime.fromtimestamp(body.expirationTime / 1000).astimezone()
-        if body.expirationTime
-        else None
+        datetime.fromtimestamp(body.expirationTime / 1000, UTC) if body.expirationTime else None
     )
     command = RegisterPushSubscription(
         endpoint=body.endpoint,
