@@ -66,9 +66,10 @@ async def test_a_service_reads_exactly_what_its_router_subscribes_to(
 
 
 def test_the_gateway_reads_the_live_events_it_relays() -> None:
-    from hospeda.gateway.events import TOPIC_PERMISSIONS
+    from hospeda.gateway.events import PERSONAL_TOPICS, TOPIC_PERMISSIONS
 
-    assert set(TOPIC_PERMISSIONS) == set(CONSUMES["gateway"]) == allowed("gateway", "Read")
+    relayed = set(TOPIC_PERMISSIONS) | PERSONAL_TOPICS
+    assert relayed == set(CONSUMES["gateway"]) == allowed("gateway", "Read")
 
 
 @pytest.mark.parametrize("service", SERVICES)

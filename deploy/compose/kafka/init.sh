@@ -42,6 +42,9 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.commands.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.job.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.notification.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
+"$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.delivery.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
+"$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.inbox.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
+"$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.person.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic audit.records.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic ops.alert.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic ops.command.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
@@ -69,6 +72,9 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.commands.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.job.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.notification.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
+"$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.delivery.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
+"$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.inbox.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
+"$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.person.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic audit.records.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic ops.alert.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic ops.command.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
@@ -127,18 +133,27 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-dns --operation Describe --operation Write --topic provisioning.service.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic gateway.replies. --resource-pattern-type prefixed
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Read --group notify --resource-pattern-type prefixed
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Read --topic identity.company.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Read --topic identity.user.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Read --topic notify.commands.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Read --topic notify.queries.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Read --topic ops.alert.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Read --topic provisioning.service.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic identity.company.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic identity.user.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic notify.commands.v1.dlq
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic notify.delivery.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic notify.inbox.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic notify.job.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic notify.job.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic notify.notification.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic notify.person.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic notify.queries.v1.dlq
-"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic ops.alert.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic ops.alert.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic ops.command.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic ops.probe.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Write --topic provisioning.service.v1.dlq
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-notify --operation Describe --operation Read --operation Write --topic ops.alert.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic gateway.replies. --resource-pattern-type prefixed
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Read --group audit --resource-pattern-type prefixed
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --topic audit.queries.v1
@@ -156,8 +171,11 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --topic identity.company.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --topic identity.user.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --topic notify.commands.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --topic notify.delivery.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --topic notify.inbox.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --topic notify.job.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --topic notify.notification.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --topic notify.person.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --topic ops.alert.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --topic ops.command.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --topic ops.probe.v1
@@ -181,8 +199,11 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic identity.company.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic identity.user.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic notify.commands.v1.dlq
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic notify.delivery.v1.dlq
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic notify.inbox.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic notify.job.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic notify.notification.v1.dlq
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic notify.person.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic ops.alert.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic ops.command.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic ops.probe.v1.dlq
@@ -200,6 +221,7 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Read --topic dns.job.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Read --topic dns.zone.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Read --topic identity.user.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Read --topic notify.inbox.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Read --topic ops.command.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Read --topic provisioning.job.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Read --topic provisioning.service.v1
@@ -234,8 +256,11 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic identity.company.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic identity.user.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic notify.commands.v1.dlq
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic notify.delivery.v1.dlq
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic notify.inbox.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic notify.job.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic notify.notification.v1.dlq
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic notify.person.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic notify.queries.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic ops.alert.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic ops.command.v1.dlq
@@ -261,8 +286,11 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic identity.company.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic identity.user.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic notify.commands.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic notify.delivery.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic notify.inbox.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic notify.job.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic notify.notification.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic notify.person.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic notify.queries.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic ops.alert.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic ops.command.v1

@@ -189,6 +189,19 @@ PEER_QUERIES: dict[tuple[str, str], tuple[str, str | None]] = {
 }
 
 
+PERSONAL_ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
+    ("notify", "inbox.list"): {"items": [], "next_cursor": None, "unread": 0},
+    ("notify", "notification_settings.get"): {"preferences": [], "time_zone": "America/Sao_Paulo"},
+    ("notify", "push.config"): {"vapid_public_key": "BExemplo"},
+    ("notify", "push_subscriptions.list"): {"items": [], "next_cursor": None},
+    ("notify", "unsubscribe.check"): {"category": "marketing"},
+    ("notify", "templates.list"): {"items": [], "next_cursor": None},
+    ("notify", "templates.preview"): {"template": "invoice-issued"},
+}
+"""notify's answers about a person (their inbox, settings, devices) and for staff
+(templates): the same for everyone here; notify's own tests check who sees what."""
+
+
 class Peers:
     """Stand-in for the query side of the services the gateway forwards to (see
     the module docstring)."""
@@ -263,6 +276,9 @@ class Peers:
         payload: Query = query.payload
         if payload.name in self.errors:
             return _error(*self.errors[payload.name])
+        canned = PERSONAL_ANSWERS.get((service, payload.name))
+        if canned is not None:  # about the asking person, whatever company: a fixed answer
+            return QueryReply(ok=True, data=canned)
         known = PEER_QUERIES.get((service, payload.name))
         if known is None:
             return _error("unknown_query", f"unknown query {payload.name!r}")

@@ -111,6 +111,20 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("DELETE", "/api/v1/staff/acting"): STAFF,
     ("PUT", "/api/v1/staff/users/{user_id}/role"): {SA},
     ("GET", "/api/v1/staff/jobs"): {SA, SU, SO, AU},
+    # notifications: one's own inbox, settings and devices; e-mail links; staff previews
+    ("GET", "/api/v1/notifications"): SIGNED_IN,
+    ("PATCH", "/api/v1/notifications/{item_id}"): SIGNED_IN,
+    ("POST", "/api/v1/notifications/read-all"): SIGNED_IN,
+    ("GET", "/api/v1/me/notification-settings"): SIGNED_IN,
+    ("PUT", "/api/v1/me/notification-settings"): SIGNED_IN,
+    ("GET", "/api/v1/push/config"): SIGNED_IN,
+    ("GET", "/api/v1/push/subscriptions"): SIGNED_IN,
+    ("POST", "/api/v1/push/subscriptions"): SIGNED_IN,
+    ("DELETE", "/api/v1/push/subscriptions/{subscription_id}"): SIGNED_IN,
+    ("GET", "/api/v1/notifications/unsubscribe"): EVERYONE,
+    ("POST", "/api/v1/notifications/unsubscribe"): EVERYONE,
+    ("GET", "/api/v1/staff/notification-templates"): STAFF,
+    ("GET", "/api/v1/staff/notification-templates/{template}"): STAFF,
 }
 
 # run last, in this order: they end or change the caller's session
@@ -120,6 +134,11 @@ FINAL = [
     ("POST", "/api/v1/auth/logout"),
     ("POST", "/api/v1/auth/logout-everywhere"),
 ]
+
+PUSH_SUBSCRIPTION = {
+    "endpoint": "http://127.0.0.1:9/push/teste",
+    "keys": {"p256dh": "B" + "A" * 86, "auth": "QUFBQUFBQUFBQUFBQUFBQQ"},
+}
 
 DENIALS = {(401, "not_authenticated"), (403, "forbidden"), (403, "token_not_allowed")}
 
@@ -290,6 +309,40 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
             {"role": "auditor"},
         ),
         ("GET", "/api/v1/staff/jobs"): ("/api/v1/staff/jobs", None),
+        ("GET", "/api/v1/notifications"): ("/api/v1/notifications?state=unread", None),
+        ("PATCH", "/api/v1/notifications/{item_id}"): (
+            f"/api/v1/notifications/{unknown}",
+            {"read": True},
+        ),
+        ("POST", "/api/v1/notifications/read-all"): ("/api/v1/notifications/read-all", None),
+        ("GET", "/api/v1/me/notification-settings"): ("/api/v1/me/notification-settings", None),
+        ("PUT", "/api/v1/me/notification-settings"): (
+            "/api/v1/me/notification-settings",
+            {"preferences": [{"category": "marketing", "channel": "email", "enabled": False}]},
+        ),
+        ("GET", "/api/v1/push/config"): ("/api/v1/push/config", None),
+        ("GET", "/api/v1/push/subscriptions"): ("/api/v1/push/subscriptions", None),
+        ("POST", "/api/v1/push/subscriptions"): ("/api/v1/push/subscriptions", PUSH_SUBSCRIPTION),
+        ("DELETE", "/api/v1/push/subscriptions/{subscription_id}"): (
+            f"/api/v1/push/subscriptions/{unknown}",
+            None,
+        ),
+        ("GET", "/api/v1/notifications/unsubscribe"): (
+            "/api/v1/notifications/unsubscribe?token=um-token-qualquer",
+            None,
+        ),
+        ("POST", "/api/v1/notifications/unsubscribe"): (
+            "/api/v1/notifications/unsubscribe?token=um-token-qualquer",
+            None,
+        ),
+        ("GET", "/api/v1/staff/notification-templates"): (
+            "/api/v1/staff/notification-templates",
+            None,
+        ),
+        ("GET", "/api/v1/staff/notification-templates/{template}"): (
+            "/api/v1/staff/notification-templates/invoice-issued",
+            None,
+        ),
     }
 
 

@@ -1,3 +1,3 @@
-from notify_kit import mail_server
+from notify_kit import ask, mail_server, notify_app, push_server, send, watch
 
-__all__ = ["mail_server"]
+__all__ = ["ask", "mail_server", "notify_app", "push_server", "send", "watch"]

@@ -65,8 +65,11 @@ async def test_an_invalid_domain_and_an_unknown_plan_fail_fast_with_a_clear_reas
             bad_domain.service_id,
             unknown_plan.service_id,
         }
-        notices = await seen.wait(NOTIFY_COMMANDS.name, "notify.send", count=2)
-        assert {n.payload.template for n in notices} == {"provisioning-failed"}
+        # notify tells the customer from these events: what failed, and for which domain
+        assert {(f.payload.job_kind, f.payload.domain) for f in failures} == {
+            ("create-account", "exa mple.com"),
+            ("create-account", unknown_plan.domain),
+        }
         calls = await whm.control.calls()
         assert calls == {}, calls  # WHM was never bothered
 

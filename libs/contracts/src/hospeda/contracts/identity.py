@@ -75,3 +75,14 @@ class MembershipRevoked(Payload):
     TYPE: ClassVar[str] = "identity.membership.revoked"
     user_id: UUID
     company_id: UUID
+
+
+class StaffRoleChanged(Payload):
+    """A person became Hospeda staff, changed staff role, or stopped being
+    staff (``role`` absent). Key: user id."""
+
+    TYPE: ClassVar[str] = "identity.staff.role_changed"
+    user_id: UUID
+    role: str | None = Field(
+        default=None, description="`superadmin`, `support`, `billing`, `operator` or `auditor`."
+    )

@@ -139,6 +139,10 @@ class ServiceProvisioningFailed(Payload):
         default=None,
         description="What gave up, e.g. `create-account`, `suspend-account`, `enable-addon`.",
     )
+    domain: str | None = Field(default=None, description="The account's domain, when known.")
+    addon_code: str | None = Field(
+        default=None, description="The add-on an `enable-addon` or `change-addon` job was for."
+    )
 
 
 class ServicePackageChanged(Payload):

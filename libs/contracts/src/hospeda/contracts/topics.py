@@ -78,6 +78,7 @@ IDENTITY_USER = Topic(
         identity.MembershipGranted,
         identity.MembershipRoleChanged,
         identity.MembershipRevoked,
+        identity.StaffRoleChanged,
     ),
     "gateway",
 )
@@ -203,13 +204,48 @@ DNS_ZONE = Topic(
     ),
     "dns",
 )
-NOTIFY_COMMANDS = _commands("notify", notify.SendNotification, key="notification id", jobs=True)
+NOTIFY_COMMANDS = _commands(
+    "notify",
+    notify.SendNotification,
+    notify.MarkInboxItems,
+    notify.ChangeNotificationSettings,
+    notify.Unsubscribe,
+    notify.RegisterPushSubscription,
+    notify.RemovePushSubscription,
+    key="notification id (a person's commands: user id; job commands: job id)",
+    jobs=True,
+)
 NOTIFY_JOB = _jobs("notify")
 NOTIFY_NOTIFICATION = Topic(
     "notify.notification.v1",
     "notification id",
     "Delivery results.",
     (notify.NotificationSent, notify.NotificationFailed),
+    "notify",
+)
+NOTIFY_DELIVERY = Topic(
+    "notify.delivery.v1",
+    "notification id",
+    "Each delivery's status: one channel to one person or address — sent, held, skipped, failed.",
+    (notify.DeliveryStatusChanged,),
+    "notify",
+)
+NOTIFY_INBOX = Topic(
+    "notify.inbox.v1",
+    "user id",
+    "People's in-app inbox: items kept and marked (the web app shows them live).",
+    (notify.InboxItemCreated, notify.InboxItemMarked),
+    "notify",
+)
+NOTIFY_PERSON = Topic(
+    "notify.person.v1",
+    "user id",
+    "People's notification settings and web push devices.",
+    (
+        notify.NotificationSettingsChanged,
+        notify.PushSubscriptionRegistered,
+        notify.PushSubscriptionRemoved,
+    ),
     "notify",
 )
 AUDIT_RECORDS = Topic(
@@ -264,6 +300,9 @@ TOPICS: tuple[Topic, ...] = (
     NOTIFY_COMMANDS,
     NOTIFY_JOB,
     NOTIFY_NOTIFICATION,
+    NOTIFY_DELIVERY,
+    NOTIFY_INBOX,
+    NOTIFY_PERSON,
     AUDIT_RECORDS,
     OPS_ALERT,
     OPS_COMMAND,

@@ -40,6 +40,7 @@ from hospeda.gateway.routes import (
     company,
     dns,
     me,
+    notifications,
     ops,
     pages,
     provisioning,
@@ -162,6 +163,7 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
         dns.router,
         activity.router,
         staff.router,
+        notifications.router,
         ops.router,
     ):
         app.include_router(router, prefix=API_PREFIX)

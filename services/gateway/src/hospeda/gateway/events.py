@@ -3,7 +3,9 @@
 Each gateway instance reads the event topics in its own consumer group
 (``gateway.events.<instance>``, from the newest offset: a live feed, not a
 history) and hands each event to the open streams of its company whose
-caller may see that topic (``permissions.TOPIC_PERMISSIONS``). A slow
+caller may see that topic (``permissions.TOPIC_PERMISSIONS``); a person's
+own events (their inbox, ``permissions.PERSONAL_TOPICS``) go to their own
+signed-in streams only. A slow
 client's queue is bounded; when it overflows the stream is ended and the
 browser reconnects.
 """
@@ -22,7 +24,7 @@ from redis.exceptions import RedisError
 
 from hospeda.contracts import Envelope, UnreadableMessage, decode
 from hospeda.gateway.operations import Operations
-from hospeda.gateway.permissions import TOPIC_PERMISSIONS, Permission, may_see
+from hospeda.gateway.permissions import PERSONAL_TOPICS, TOPIC_PERMISSIONS, Permission, may_see
 from hospeda.runtime.broker import kafka_client_options
 from hospeda.runtime.settings import ServiceSettings
 
@@ -47,9 +49,10 @@ class Subscription:
         default_factory=lambda: asyncio.Queue(QUEUE_SIZE)
     )
     permissions: frozenset[Permission] = frozenset()
+    user_id: UUID | None = None  # a signed-in person (not an API token): their own events too
 
     def wants(self, event: LiveEvent) -> bool:
-        return may_see(event.topic, self.permissions)
+        return event.topic in PERSONAL_TOPICS or may_see(event.topic, self.permissions)
 
 
 class EventHub:
@@ -61,21 +64,41 @@ class EventHub:
         self.group_id = f"gateway.events.{settings.instance_id}"
         self.ready = asyncio.Event()
         self._subscriptions: dict[UUID, set[Subscription]] = {}
+        self._people: dict[UUID, set[Subscription]] = {}
 
-    def subscribe(self, company_id: UUID, permissions: frozenset[Permission]) -> Subscription:
-        subscription = Subscription(company_id, permissions=permissions)
+    def subscribe(
+        self,
+        company_id: UUID,
+        permissions: frozenset[Permission],
+        *,
+        user_id: UUID | None = None,
+    ) -> Subscription:
+        subscription = Subscription(company_id, permissions=permissions, user_id=user_id)
         self._subscriptions.setdefault(company_id, set()).add(subscription)
+        if user_id is not None:
+            self._people.setdefault(user_id, set()).add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        group = self._subscriptions.get(subscription.company_id)
-        if group is not None:
-            group.discard(subscription)
-            if not group:
-                del self._subscriptions[subscription.company_id]
+        for index, key in (
+            (self._subscriptions, subscription.company_id),
+            (self._people, subscription.user_id),
+        ):
+            group = index.get(key) if key is not None else None
+            if group is not None:
+                group.discard(subscription)
+                if not group:
+                    del index[key]
 
-    def publish(self, event: LiveEvent) -> None:
-        for subscription in list(self._subscriptions.get(event.company_id, ())):
+    def publish(self, event: LiveEvent, *, to_person: UUID | None = None) -> None:
+        """Hand ``event`` to its company's streams (or, ``to_person``, to that
+        person's streams, whatever company they have open)."""
+        audience = (
+            self._people.get(to_person, ())
+            if to_person is not None
+            else self._subscriptions.get(event.company_id, ())
+        )
+        for subscription in list(audience):
             if not subscription.wants(event):
                 continue
             try:
@@ -99,7 +122,7 @@ class EventHub:
             heartbeat_interval_ms=max(self.settings.kafka_session_timeout_ms // 4, 500),
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
         )
-        consumer.subscribe(sorted(TOPIC_PERMISSIONS))
+        consumer.subscribe(sorted({*TOPIC_PERMISSIONS, *PERSONAL_TOPICS}))
         positioned: asyncio.Task[None] | None = None
         try:
             await consumer.start()
@@ -139,16 +162,25 @@ class EventHub:
         except UnreadableMessage as exc:
             log.debug("skipping unreadable message on %s: %s", topic, exc)
             return None
+        if topic in PERSONAL_TOPICS:
+            person = getattr(envelope.payload, "user_id", None)
+            if person in self._people:
+                self.publish(
+                    self._live(topic, envelope, envelope.company_id or person), to_person=person
+                )
+            return None
         if envelope.company_id is None:
             return None  # platform-wide facts are not any customer's
         if envelope.company_id in self._subscriptions:  # someone of that company watches here
-            self.publish(
-                LiveEvent(
-                    topic=topic,
-                    company_id=envelope.company_id,
-                    data=envelope.model_dump(mode="json", exclude={"ip"}),
-                    event_type=envelope.type,
-                    event_id=str(envelope.id),
-                )
-            )
+            self.publish(self._live(topic, envelope, envelope.company_id))
         return envelope
+
+    @staticmethod
+    def _live(topic: str, envelope: Envelope[Any], company_id: UUID) -> LiveEvent:
+        return LiveEvent(
+            topic=topic,
+            company_id=company_id,
+            data=envelope.model_dump(mode="json", exclude={"ip"}),
+            event_type=envelope.type,
+            event_id=str(envelope.id),
+        )

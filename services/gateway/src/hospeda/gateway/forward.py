@@ -116,18 +116,22 @@ class Forwarder:
         payload: Payload,
         *,
         topic: Topic,
-        key: str | UUID,
+        key: str | UUID | None,
         action: str,
         entity: str,
-        entity_id: str | UUID,
+        entity_id: str | UUID | None = None,
         before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
     ) -> Accepted:
-        """Send ``payload`` to its service (outbox) with its audit record; 202."""
+        """Send ``payload`` to its service (outbox) with its audit record; 202.
+        The record's ``after`` is the payload unless given (when the payload
+        carries what must not be kept, e.g. an unsubscribe token)."""
         async with self.db.transaction() as db:
             envelope = send(db, ctx.origin, payload, topic=topic, key=key)
             # before the commit, so the operation exists before any of its events can
             # (if the commit fails, nobody ever learns this operation id)
-            await self.operations.accepted(envelope, resource_id=str(entity_id))
+            resource_id = str(entity_id) if entity_id is not None else None
+            await self.operations.accepted(envelope, resource_id=resource_id)
             audit(
                 db,
                 ctx.origin,
@@ -135,9 +139,9 @@ class Forwarder:
                 entity,
                 entity_id,
                 before=before,
-                after=payload.model_dump(mode="json"),
+                after=after if after is not None else payload.model_dump(mode="json"),
             )
-        return Accepted(operation_id=envelope.correlation_id, resource_id=str(entity_id))
+        return Accepted(operation_id=envelope.correlation_id, resource_id=resource_id)
 
     async def record_read(
         self, origin: Origin, action: str, entity: str, *, after: dict[str, Any] | None = None

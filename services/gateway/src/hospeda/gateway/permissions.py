@@ -70,6 +70,7 @@ class Permission(StrEnum):
     STAFF_COMPANIES = "staff:companies"
     STAFF_JOBS = "staff:jobs"
     STAFF_MANAGE = "staff:manage"
+    STAFF_TEMPLATES = "staff:templates"
 
 
 OW, AD, BI, TE, VI = (
@@ -122,6 +123,7 @@ MATRIX: dict[Permission, tuple[Scope, frozenset[CompanyRole], frozenset[StaffRol
     Permission.STAFF_COMPANIES:      (PLATFORM,     NOBODY,                 EVERY_STAFF),
     Permission.STAFF_JOBS:           (PLATFORM,     NOBODY,                 fs({SA, SU, SO, AU})),
     Permission.STAFF_MANAGE:         (PLATFORM,     NOBODY,                 fs({SA})),
+    Permission.STAFF_TEMPLATES:      (PLATFORM,     NOBODY,                 EVERY_STAFF),
 }
 # fmt: on
 
@@ -177,6 +179,11 @@ TOPIC_PERMISSIONS: dict[str, Permission] = {
     topics.OPS_COMMAND.name: Permission.COMPANY_READ,  # why a command someone sent was refused
 }
 """Event topics the live stream relays, and what a person needs to see each."""
+
+
+PERSONAL_TOPICS: frozenset[str] = frozenset({topics.NOTIFY_INBOX.name})
+"""Event topics the live stream relays to one person (``payload.user_id``) on
+whichever company they have open, never to anyone else."""
 
 
 def may_see(topic: str, permissions: frozenset[Permission]) -> bool:

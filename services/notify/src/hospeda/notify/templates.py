@@ -2,27 +2,52 @@
 
 Senders give a template name and data; a value missing from the data is
 left blank rather than failing the notification. ``amount_cents`` with
-``currency`` becomes a formatted ``amount``.
+``currency`` becomes a formatted ``amount``. One text makes every form: the
+e-mail's plain-text and HTML parts, the push and the inbox item.
 """
 
 from __future__ import annotations
 
+import html
+import re
 import string
 from dataclasses import dataclass
 from typing import Any
 
-from hospeda.runtime.errors import PermanentError
+from hospeda.notify.domain import clean_data, escape_controls, notice
 
 
 @dataclass(frozen=True)
 class Message:
+    """A rendered notification: ``body`` is the e-mail's text part (with its
+    footer), ``html`` the same as HTML, ``summary`` the short text of a push
+    or inbox item."""
+
     subject: str
     body: str
+    html: str = ""
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Footer:
+    """Where the footer sends a person: their notification settings, and the
+    one-click unsubscribe of this category (absent for essential notices)."""
+
+    preferences: str | None = None
+    unsubscribe: str | None = None
 
 
 FOOTER = {
     "pt-BR": "\n\n—\nHospeda · Você recebe este e-mail porque tem uma conta conosco.",
     "en": "\n\n—\nHospeda · You receive this e-mail because you have an account with us.",
+}
+FOOTER_LINKS = {
+    "pt-BR": (
+        "Preferências de notificação: {preferences}",
+        "Não receber mais avisos como este: {unsubscribe}",
+    ),
+    "en": ("Notification preferences: {preferences}", "Stop notices like this one: {unsubscribe}"),
 }
 
 TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
@@ -128,12 +153,22 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     },
     "provisioning-failed": {
         "pt-BR": (
-            "Não conseguimos ativar {domain}",
-            "A ativação de {domain} falhou: {reason}\nNossa equipe já foi avisada e vai resolver; você não precisa fazer nada.",
+            "A ativação de {domain} está atrasada",
+            "Olá,\n\nNão conseguimos concluir a ativação da hospedagem de {domain}, mesmo depois de várias tentativas automáticas.\n\nNossa equipe técnica já foi avisada e vai terminar a ativação. Avisamos você assim que o site estiver no ar.\n\nVocê não precisa fazer nada, e nada será cobrado de novo.\n{link}",
         ),
         "en": (
-            "We could not activate {domain}",
-            "Activating {domain} failed: {reason}\nOur team has been alerted and will fix it; you need not do anything.",
+            "Activating {domain} is delayed",
+            "Hello,\n\nWe could not finish activating the hosting for {domain}, even after several automatic attempts.\n\nOur technical team has been alerted and will complete it. We will tell you as soon as the site is live.\n\nYou need not do anything, and you will not be charged again.\n{link}",
+        ),
+    },
+    "addon-failed": {
+        "pt-BR": (
+            "Não conseguimos ativar {addon} em {domain} ainda",
+            "Olá,\n\nO adicional {addon} de {domain} ainda não pôde ser ativado, mesmo depois de várias tentativas automáticas.\n\nNossa equipe técnica já foi avisada e vai ativá-lo. Avisamos você quando estiver pronto; o resto da hospedagem continua funcionando normalmente.\n\nVocê não precisa fazer nada, e nada será cobrado de novo.\n{link}",
+        ),
+        "en": (
+            "We could not turn on {addon} for {domain} yet",
+            "Hello,\n\nThe {addon} add-on for {domain} could not be turned on yet, even after several automatic attempts.\n\nOur technical team has been alerted and will turn it on. We will tell you when it is ready; the rest of your hosting works as usual.\n\nYou need not do anything, and you will not be charged again.\n{link}",
         ),
     },
     "delegation-instructions": {
@@ -176,7 +211,127 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "{domain} no longer uses our nameservers, so the site and e-mail may stop.\nExpected nameservers:\n{nameservers}",
         ),
     },
+    "ops-alert": {
+        "pt-BR": (
+            "[{severity}] {summary}",
+            "{summary}\n\nOrigem: {source}\nChave: {alert_key}\n{details}\n\nAbrir: {link}\n\nOutros alertas desta chave nos próximos {window_minutes} minutos chegam juntos em um resumo.",
+        ),
+        "en": (
+            "[{severity}] {summary}",
+            "{summary}\n\nSource: {source}\nKey: {alert_key}\n{details}\n\nOpen: {link}\n\nFurther alerts with this key in the next {window_minutes} minutes come together in one digest.",
+        ),
+    },
+    "ops-alert-digest": {
+        "pt-BR": (
+            "Mais {count} alerta(s): {alert_key}",
+            "Depois do último aviso chegaram mais {count} alerta(s) com a chave {alert_key}:\n{items}\n\nAbrir: {link}",
+        ),
+        "en": (
+            "{count} more alert(s): {alert_key}",
+            "Since the last notice, {count} more alert(s) arrived with the key {alert_key}:\n{items}\n\nOpen: {link}",
+        ),
+    },
 }
+
+SAMPLES: dict[str, dict[str, str | int | bool | None]] = {
+    "verify-email": {
+        "name": "Ana Souza",
+        "link": "https://app.hospeda.com.br/conta/confirmar?token=exemplo",
+        "expires_minutes": 60,
+    },
+    "password-reset": {
+        "name": "Ana Souza",
+        "link": "https://app.hospeda.com.br/conta/redefinir-senha?token=exemplo",
+        "expires_minutes": 30,
+    },
+    "signup-existing-account": {
+        "name": "Ana Souza",
+        "login_link": "https://app.hospeda.com.br/conta/entrar",
+        "reset_link": "https://app.hospeda.com.br/conta/esqueci-a-senha",
+    },
+    "invitation": {
+        "inviter": "Ana Souza",
+        "company_name": "Padaria Pão Quente",
+        "role": "técnico",
+        "link": "https://app.hospeda.com.br/conta/convite?token=exemplo",
+    },
+    "invoice-issued": {
+        "number": "2026-000123",
+        "amount_cents": 4990,
+        "currency": "BRL",
+        "due_date": "10/12/2026",
+        "link": "https://app.hospeda.com.br/app/faturas/exemplo",
+    },
+    "invoice-paid": {
+        "number": "2026-000123",
+        "amount_cents": 4990,
+        "currency": "BRL",
+        "link": "https://app.hospeda.com.br/app/faturas/exemplo",
+    },
+    "invoice-overdue": {
+        "number": "2026-000123",
+        "amount_cents": 4990,
+        "currency": "BRL",
+        "due_date": "10/12/2026",
+        "days_overdue": 3,
+        "link": "https://app.hospeda.com.br/app/faturas/exemplo",
+    },
+    "payment-failed": {
+        "number": "2026-000123",
+        "reason": "cartão recusado pelo banco / card declined",
+        "link": "https://app.hospeda.com.br/app/faturas/exemplo",
+    },
+    "service-active": {
+        "domain": "paoquente.com.br",
+        "username": "paoquent",
+        "link": "https://app.hospeda.com.br/app/servicos/exemplo",
+    },
+    "service-suspended": {
+        "domain": "paoquente.com.br",
+        "reason": "fatura 2026-000123 em atraso / invoice overdue",
+        "link": "https://app.hospeda.com.br/app/faturas/exemplo",
+    },
+    "provisioning-failed": {
+        "domain": "paoquente.com.br",
+        "link": "https://app.hospeda.com.br/app/servicos/exemplo",
+    },
+    "addon-failed": {
+        "domain": "paoquente.com.br",
+        "addon": "backup-pro",
+        "link": "https://app.hospeda.com.br/app/servicos/exemplo",
+    },
+    "delegation-instructions": {
+        "domain": "paoquente.com.br",
+        "nameservers": "ns1.hospeda.com.br\nns2.hospeda.com.br",
+    },
+    "delegation-verified": {"domain": "paoquente.com.br"},
+    "delegation-failed": {
+        "domain": "paoquente.com.br",
+        "wait_hours": 48,
+        "nameservers": "ns1.hospeda.com.br\nns2.hospeda.com.br",
+        "found_nameservers": "a.dns.registro.br",
+    },
+    "delegation-lost": {
+        "domain": "paoquente.com.br",
+        "nameservers": "ns1.hospeda.com.br\nns2.hospeda.com.br",
+    },
+    "ops-alert": {
+        "severity": "critical",
+        "summary": "Job create-account falhou / failed: WHM não respondeu",
+        "source": "provisioning",
+        "alert_key": "provisioning:create-account",
+        "details": "job_id: 0190f5e2-7b1c-7c3e-9a51-1f2d3c4b5a69",
+        "link": "https://app.hospeda.com.br/app/equipe/tarefas/provisioning/exemplo",
+        "window_minutes": 15,
+    },
+    "ops-alert-digest": {
+        "count": 4,
+        "alert_key": "provisioning:create-account",
+        "items": "- Job create-account falhou / failed (4x)",
+        "link": "https://app.hospeda.com.br/app/equipe/tarefas/provisioning",
+    },
+}
+"""Data to preview every template with (staff preview)."""
 
 
 class _Lenient(dict[str, Any]):
@@ -195,22 +350,76 @@ def format_money(cents: int, currency: str = "BRL", locale: str = "pt-BR") -> st
     return f"{sign}{symbol}{whole:,}.{part:02d}"
 
 
-def render(template: str, locale: str, data: dict[str, Any]) -> Message:
-    """The subject and body of ``template`` in ``locale`` (pt-BR when unknown)."""
-    variants = TEMPLATES.get(template)
-    if variants is None:
-        raise PermanentError(
-            f"modelo de notificação desconhecido / unknown notification template {template!r}"
-        )
-    language = "en" if locale.lower().startswith("en") else "pt-BR"
-    subject, body = variants[language]
-    values = _Lenient({k: "" if v is None else v for k, v in data.items()})
+def language(locale: str) -> str:
+    """pt-BR unless the person reads English."""
+    return "en" if locale.lower().startswith("en") else "pt-BR"
+
+
+def render(
+    template: str, locale: str, data: dict[str, Any], footer: Footer | None = None
+) -> Message:
+    """``template`` in ``locale`` (pt-BR when unknown), every value with its
+    control characters escaped."""
+    notice(template)  # PermanentError for an unknown template
+    lang = language(locale)
+    subject, body = TEMPLATES[template][lang]
+    values = _Lenient({k: "" if v is None else v for k, v in clean_data(data).items()})
     if "amount_cents" in data and "amount" not in data:
         values["amount"] = format_money(
-            int(data["amount_cents"]), str(data.get("currency") or "BRL"), language
+            int(data["amount_cents"]), str(data.get("currency") or "BRL"), lang
         )
     formatter = string.Formatter()
+    text = formatter.vformat(body, (), values).strip()
+    tail = FOOTER[lang]
+    if footer is not None:
+        lines = FOOTER_LINKS[lang]
+        if footer.preferences:
+            tail += "\n" + lines[0].format(preferences=footer.preferences)
+        if footer.unsubscribe:
+            tail += "\n" + lines[1].format(unsubscribe=footer.unsubscribe)
+    title = escape_controls(" ".join(formatter.vformat(subject, (), values).split()))
     return Message(
-        subject=formatter.vformat(subject, (), values).strip(),
-        body=formatter.vformat(body, (), values) + FOOTER[language],
+        subject=title[:300],
+        body=text + tail,
+        html=_html(title, text, tail),
+        summary=_summary(text),
     )
+
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def _linked(text: str) -> str:
+    """Escaped HTML of ``text`` with its links clickable."""
+    out, last = [], 0
+    for match in _URL.finditer(text):
+        out.append(html.escape(text[last : match.start()]))
+        url = html.escape(match.group(0))
+        out.append(f'<a href="{url}">{url}</a>')
+        last = match.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def _html(title: str, text: str, footer: str) -> str:
+    paragraphs = "".join(
+        f"<p>{_linked(p).replace(chr(10), '<br>')}</p>" for p in text.split("\n\n") if p.strip()
+    )
+    small = _linked(footer.strip().lstrip("—").strip()).replace("\n", "<br>")
+    return (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title></head>"
+        '<body style="font-family:system-ui,sans-serif;line-height:1.5;color:#1f2937;'
+        'max-width:40rem;margin:0 auto;padding:1rem">'
+        f'<h1 style="font-size:1.25rem">{html.escape(title)}</h1>{paragraphs}'
+        f'<hr><p style="font-size:.8rem;color:#6b7280">{small}</p></body></html>'
+    )
+
+
+def _summary(text: str, limit: int = 240) -> str:
+    """The first paragraph that says something (not the greeting), short enough
+    for a push or an inbox line."""
+    paragraphs = [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
+    meaningful = [p for p in paragraphs if not (p.endswith(",") and len(p) <= 60)]
+    first = (meaningful or paragraphs or [""])[0]
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"

@@ -74,10 +74,9 @@ JOB_KINDS: dict[type[ServiceCommand], str] = {
 }
 """Every command runs as one job of this kind, keyed by its service id."""
 
-CUSTOMER_WAITS_FOR = frozenset(
-    {"create-account", "change-package", "reset-password", "enable-addon", "change-addon"}
-)
-"""Job kinds whose failure the customer is told about (they paid or asked)."""
+CUSTOMER_WAITS_FOR = frozenset({"change-package", "reset-password"})
+"""Job kinds whose failure provisioning tells the customer about (they asked).
+Account creation and add-ons are told by notify, from ``provisioning.service.failed``."""
 
 CUSTOMER_ROLES = Recipient(company_roles=("owner", "technical"))
 
@@ -657,7 +656,8 @@ async def addon_changed(
 
 async def job_failed(session: AsyncSession, job: ClaimedJob, error: str, engine: JobEngine) -> None:
     """A provisioning job gave up (the engine has dead-lettered it and alerted
-    an operator): tell billing and, when they were waiting for it, the customer."""
+    an operator): say so, so billing knows and notify tells the customer when
+    they were waiting for it."""
     flow = Flow.of(job)
     service_id = UUID(str(job.payload["service_id"]))
     record = await repo.service(session, service_id)
@@ -676,7 +676,12 @@ async def job_failed(session: AsyncSession, job: ClaimedJob, error: str, engine:
     flow.emit(
         session,
         ServiceProvisioningFailed(
-            service_id=service_id, job_id=job.id, reason=error, job_kind=job.kind
+            service_id=service_id,
+            job_id=job.id,
+            reason=error,
+            job_kind=job.kind,
+            domain=record.domain if record else job.payload.get("domain"),
+            addon_code=job.payload.get("addon_code") or job.payload.get("to_code"),
         ),
         topic=PROVISIONING_SERVICE,
         key=service_id,

@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from hospeda.devstack.deploy.kafka import SERVICES
+from hospeda.notify.vapid import generate_vapid_key
 
 
 def _password() -> str:
@@ -27,6 +28,7 @@ def _password() -> str:
 GENERATORS: dict[str, tuple[str, Callable[[], str]]] = {
     "password": ("43 random URL-safe characters", _password),
     "fernet": ("a Fernet key (32 random bytes, base64)", lambda: Fernet.generate_key().decode()),
+    "vapid": ("a Web Push (VAPID) P-256 private key, base64url", generate_vapid_key),
     "cluster-id": (
         "a Kafka cluster id (16 random bytes, base64url)",
         lambda: base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
@@ -118,6 +120,23 @@ SECTIONS: tuple[tuple[str, tuple[Variable, ...]], ...] = (
         (
             Variable("GATEWAY_TOTP_KEY", "Encrypts staff and customers' TOTP secrets.", "fernet"),
             Variable("PROVISIONING_CREDENTIALS_KEY", "Encrypts WHM API tokens.", "fernet"),
+        ),
+    ),
+    (
+        "Keys that sign (changing one invalidates what it signed)",
+        (
+            Variable(
+                "NOTIFY_VAPID_PRIVATE_KEY",
+                "Signs web pushes; browsers subscribed with its public key, so a new key means "
+                "every device subscribes again.",
+                "vapid",
+            ),
+            Variable(
+                "NOTIFY_UNSUBSCRIBE_SECRET",
+                "Signs the one-click unsubscribe links in e-mails (old links stop working when "
+                "it changes).",
+                "password",
+            ),
         ),
     ),
     (

@@ -36,7 +36,13 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "billing": ("billing.commands.v1",),
     "provisioning": ("provisioning.commands.v1",),
     "dns": ("dns.commands.v1", "provisioning.service.v1"),
-    "notify": ("identity.user.v1", "notify.commands.v1"),
+    "notify": (
+        "identity.company.v1",
+        "identity.user.v1",
+        "notify.commands.v1",
+        "ops.alert.v1",
+        "provisioning.service.v1",
+    ),
     "audit": tuple(t.name for t in TOPICS if t.name not in {q.name for q in QUERY_TOPICS.values()}),
     # the live events the web app shows (gateway/events.py)
     "gateway": (
@@ -47,6 +53,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "dns.job.v1",
         "dns.zone.v1",
         "identity.user.v1",
+        "notify.inbox.v1",
         "ops.command.v1",
         "provisioning.job.v1",
         "provisioning.service.v1",
@@ -71,7 +78,13 @@ EMITS: dict[str, tuple[str, ...]] = {
         "audit.records.v1",
     ),
     "dns": ("dns.zone.v1", "notify.commands.v1"),
-    "notify": ("notify.notification.v1", "ops.probe.v1"),
+    "notify": (
+        "notify.notification.v1",
+        "notify.inbox.v1",
+        "notify.person.v1",
+        "notify.delivery.v1",
+        "ops.probe.v1",
+    ),
     "audit": (),
     # the only writer of commands with a person as actor, and of identity events
     "gateway": (

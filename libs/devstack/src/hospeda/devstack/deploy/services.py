@@ -121,6 +121,10 @@ OWN: dict[str, dict[str, Value]] = {
         "NOTIFY_SMTP_USERNAME": "{NOTIFY_SMTP_USERNAME}",
         "NOTIFY_SMTP_PASSWORD": "{NOTIFY_SMTP_PASSWORD}",
         "NOTIFY_MAIL_FROM": "{NOTIFY_MAIL_FROM}",
+        "NOTIFY_APP_URL": "https://{HOSPEDA_DOMAIN}",
+        "NOTIFY_VAPID_PRIVATE_KEY": "{NOTIFY_VAPID_PRIVATE_KEY}",
+        "NOTIFY_VAPID_SUBJECT": "https://{HOSPEDA_DOMAIN}",  # who push services may contact
+        "NOTIFY_UNSUBSCRIBE_SECRET": "{NOTIFY_UNSUBSCRIBE_SECRET}",
     },
     "audit": {},
 }

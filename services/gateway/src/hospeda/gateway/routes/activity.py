@@ -67,7 +67,11 @@ async def events(
     ``operation_id`` of the command that caused it). The stream ends when the
     session ends or changes; the browser reconnects by itself."""
     principal = ctx.me
-    subscription = hub.subscribe(ctx.company_id, principal.permissions)
+    subscription = hub.subscribe(
+        ctx.company_id,
+        principal.permissions,
+        user_id=principal.user_id if principal.session is not None else None,  # inbox items
+    )
     heartbeat = settings.events_heartbeat_s
     try:
         yield ServerSentEvent(comment="conectado / connected", retry=3000)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
+from hospeda.contracts.identity import StaffRoleChanged
+from hospeda.contracts.topics import IDENTITY_USER
 from hospeda.gateway import repository
 from hospeda.gateway.domain import Refused
 from hospeda.gateway.models import Company, User
-from hospeda.gateway.outgoing import Origin, audit
+from hospeda.gateway.outgoing import Origin, audit, send
 from hospeda.gateway.permissions import StaffRole
 from hospeda.gateway.service.core import IdentityCore, locked_user
 from hospeda.gateway.sessions import Session
@@ -30,6 +32,13 @@ class Staff(IdentityCore):
             before = {"staff_role": user.staff_role}
             user.staff_role = role.value if role else None
             user.session_stamp += 1
+            send(  # notify addresses staff notices by staff role
+                db,
+                origin,
+                StaffRoleChanged(user_id=user.id, role=user.staff_role),
+                topic=IDENTITY_USER,
+                key=user.id,
+            )
             audit(
                 db,
                 origin,

@@ -55,10 +55,15 @@ class MailStore:
             parsed = message_from_bytes(self.box.get_bytes(key), policy=policy.default)
             assert isinstance(parsed, EmailMessage)
             body = parsed.get_body(preferencelist=("plain",))
+            html = parsed.get_body(preferencelist=("html",))
             items.append(
                 {
                     "id": key,
                     "from": parsed["From"],
+                    "list_unsubscribe": parsed["List-Unsubscribe"],
+                    "list_unsubscribe_post": parsed["List-Unsubscribe-Post"],
+                    "headers": sorted(set(parsed.keys())),
+                    "html": html.get_content() if html is not None else None,
                     "to": parsed["To"],
                     "envelope_to": parsed["X-Envelope-To"],
                     "subject": parsed["Subject"],
