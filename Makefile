@@ -6,7 +6,7 @@ export UV_PYTHON_PREFERENCE := only-system
 UV := $(PYTHON) -m uv
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast bench lint format contracts deploy migration clean
+.PHONY: help install run test test-fast bench lint format contracts deploy migration audit-verify clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ contracts: install ## Regenerate the published JSON Schemas and AsyncAPI (refuse
 
 deploy: install ## Regenerate deploy/'s derived files (topics, ACLs, roles, manifests, env template)
 	@$(UV) run --frozen python -m hospeda.devstack.deploy write
+
+audit-verify: install ## Check the audit log (hashes, chains, signed checkpoints): make audit-verify [COMPANY=id]
+	@$(UV) run --frozen python -m hospeda.audit verify $(if $(COMPANY),--company $(COMPANY))
 
 migration: install ## New migration: make migration PACKAGE=hospeda.billing MSG="add invoices"
 	@$(UV) run --frozen python -m hospeda.runtime.migrate revision $(PACKAGE) -m "$(MSG)"

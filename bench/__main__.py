@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import billing, bullmq, dns, foundation, gateway, notify, provisioning, reference
+from bench import audit, billing, bullmq, dns, foundation, gateway, notify, provisioning, reference
 from bench.support import Report, postgres_admin_url
 
 
@@ -30,6 +30,7 @@ async def main(only: set[str]) -> None:
         "dns": dns.delegation_checks,
         "provisioning": provisioning.create_accounts,
         "notify": notify.everything,
+        "audit": audit.everything,
     }
     with tempfile.TemporaryDirectory() as tmp:
         for name, scenario in scenarios.items():

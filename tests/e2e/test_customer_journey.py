@@ -5,12 +5,16 @@ sign up → confirm the e-mail (a real e-mail through notify and SMTP) → log i
 → order a plan with an add-on → pay the invoice by card (Stripe simulator,
 signed webhook) → the account is created on a WHM server and the add-on
 enabled (WHM simulator) → the DNS zone and records exist at Cloudflare
-(simulator) → the e-mails a customer expects arrive → the audit trail has it all.
+(simulator) → the e-mails a customer expects arrive → the audit trail has it all,
+holds no live link, token or secret, and verifies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
+import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,9 +22,14 @@ from uuid import uuid4
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from gateway_kit import Browser, expect
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from hospeda.audit import cli as audit_cli
+from hospeda.audit.config import AuditSettings
 from hospeda.devstack.stack import Stack
+from hospeda.runtime.db import async_url
 
 pytestmark = pytest.mark.e2e
 
@@ -214,5 +223,45 @@ async def test_a_customer_signs_up_orders_pays_and_gets_a_working_site(platform:
         actions = await until(journey_recorded, "the journey in the audit trail")
         assert "dns.zone.created" in actions
         assert "company.signed_up" in actions
+        assert "audit.read" in actions  # reading the trail is in the trail
+
+        # nothing live or secret is kept in the audit store, and it verifies
+        stored = await audit_store_text(platform)
+        assert "billing.invoice.paid" in stored  # the scan reads the real table
+        for secret in (token.group(1), PASSWORD, email, "Maria Souza"):
+            assert secret not in stored, f"{secret[:12]}… is in the audit store"
+        for pattern in (r"cpsess\d", r"[?&#](token|session)=(?!\[redacted\])", r"sk_(live|test)_"):
+            assert not re.search(pattern, stored), pattern
+        code, report = await audit_verify(platform)
+        assert code == 0, report
     finally:
         await browser.aclose()
+
+
+async def audit_store_text(platform: Stack) -> str:
+    """Every row of every table of the audit service's database, as text."""
+    url = async_url(platform.database_urls["audit"])  # type: ignore[index]
+    engine = create_async_engine(url)
+    chunks: list[str] = []
+    try:
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: sa.inspect(c).get_table_names())
+            for table in tables:
+                rows = await connection.execute(sa.text(f'SELECT * FROM "{table}"'))
+                chunks += [json.dumps(list(row), default=str, ensure_ascii=False) for row in rows]
+    finally:
+        await engine.dispose()
+    return "\n".join(chunks)
+
+
+async def audit_verify(platform: Stack) -> tuple[int, str]:
+    """``python -m hospeda.audit verify`` on the platform's audit database."""
+    settings = AuditSettings(
+        DATABASE_URL=platform.database_urls["audit"],  # type: ignore[index]
+        HOSPEDA_DATA_DIR=str(platform.data_dir / "data"),  # where its local keys were made
+        HOSPEDA_ENV="test",
+    )
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = await audit_cli.run(["verify"], settings)
+    return code, out.getvalue()

@@ -46,6 +46,7 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.inbox.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.person.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic audit.records.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
+"$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic audit.log.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic ops.alert.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic ops.command.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic ops.probe.v1 --partitions 6 --replication-factor 3 --config min.insync.replicas=2
@@ -76,6 +77,7 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.inbox.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic notify.person.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic audit.records.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
+"$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic audit.log.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic ops.alert.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic ops.command.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
 "$bin/kafka-topics.sh" "${kafka[@]}" --create --if-not-exists --topic ops.probe.v1.dlq --partitions 6 --replication-factor 3 --config min.insync.replicas=2 --config retention.ms=2592000000
@@ -184,6 +186,7 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Read --topic provisioning.service.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic audit.job.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic audit.job.v1.dlq
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic audit.log.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic audit.queries.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic audit.records.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-audit --operation Describe --operation Write --topic billing.catalog.v1.dlq
@@ -239,6 +242,7 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-gateway --operation Describe --operation Read --operation Write --topic identity.user.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Create --operation Describe --operation Read --topic gateway.replies.ops- --resource-pattern-type prefixed
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Read --group hospeda.ops. --resource-pattern-type prefixed
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic audit.log.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic audit.queries.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic audit.records.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic billing.catalog.v1.dlq
@@ -269,6 +273,7 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic provisioning.job.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic provisioning.queries.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Read --topic provisioning.service.v1.dlq
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic audit.log.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic audit.queries.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic audit.records.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-ops --operation Describe --operation Write --topic billing.catalog.v1

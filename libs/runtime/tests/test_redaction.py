@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hospeda.runtime.redaction import REDACTED, redact, redact_text
+from hospeda.runtime.redaction import REDACTED, escape_controls, redact, redact_text, sanitise
 
 
 @pytest.mark.parametrize(
@@ -18,6 +18,13 @@ from hospeda.runtime.redaction import REDACTED, redact, redact_text
         ("Authorization: Bearer abc.def.ghi123", "Authorization", "abc.def.ghi123"),
         ("card 4242 4242 4242 4242 declined", "declined", "4242 4242"),
         ("api token hsp_AbCdEf0123456789 used", "used", "hsp_AbCdEf"),
+        ("confirm pi_3Nabc123DEF_secret_XyZ987abc now", "now", "_secret_XyZ987"),
+        (
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N ok",
+            "ok",
+            "dozjgNryP4J3",
+        ),
+        ("ftp https://root:s3nh4-f0rte@whm1.example:2087/json", "whm1.example", "s3nh4-f0rte"),
     ],
 )
 def test_secrets_inside_text_are_replaced(text: str, kept: str, gone: str) -> None:
@@ -56,3 +63,19 @@ def test_secret_keys_keep_their_place_and_lose_their_value() -> None:
     assert after["expires_minutes"] == 30
     assert "s3cr3t" not in str(after["links"])
     assert before["password"] == "hunter2"  # the input is not changed
+
+
+def test_control_characters_cannot_start_a_forged_line() -> None:
+    forged = "Mozilla\r\n2026-12-01T00:00:00Z staff:1 user.login ok\x1b[2K\u2028\u202e"
+    escaped = escape_controls(forged)
+    assert "\n" not in escaped and "\r" not in escaped and "\x1b" not in escaped
+    assert "\u2028" not in escaped and "\u202e" not in escaped
+    assert escaped.startswith("Mozilla\\r\\n2026")  # still readable, visibly escaped
+    assert "\\u001b" in escaped
+
+
+def test_sanitise_redacts_and_escapes_keys_and_values() -> None:
+    value = {"note\n": ["a\tb", {"password": "x", "link": "https://a/?token=zz\r\n"}]}
+    assert sanitise(value) == {
+        "note\\n": ["a\\tb", {"password": REDACTED, "link": f"https://a/?token={REDACTED}\\r\\n"}]
+    }

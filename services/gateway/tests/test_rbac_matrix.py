@@ -102,7 +102,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("PUT", "/api/v1/zones/{domain}/records/{record_id}"): {OWNER, ADMIN, TECHNICAL, SA, SO},
     ("DELETE", "/api/v1/zones/{domain}/records/{record_id}"): {OWNER, ADMIN, TECHNICAL, SA, SO},
     # audit trail and live events
-    ("GET", "/api/v1/audit"): {OWNER, ADMIN, SA, AU},
+    ("GET", "/api/v1/audit"): {OWNER, ADMIN, AU},
+    ("GET", "/api/v1/audit/export"): {OWNER, ADMIN, AU},
     ("GET", "/api/v1/events"): SIGNED_IN,
     ("GET", "/api/v1/operations/{operation_id}"): SIGNED_IN,
     # staff
@@ -296,6 +297,7 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
             None,
         ),
         ("GET", "/api/v1/audit"): ("/api/v1/audit", None),
+        ("GET", "/api/v1/audit/export"): ("/api/v1/audit/export?format=csv", None),
         ("GET", "/api/v1/events"): ("/api/v1/events", None),
         ("GET", "/api/v1/operations/{operation_id}"): (f"/api/v1/operations/{unknown}", None),
         ("GET", "/api/v1/staff/companies"): ("/api/v1/staff/companies", None),

@@ -255,6 +255,13 @@ AUDIT_RECORDS = Topic(
     (audit.AuditRecord,),
     "gateway and services",
 )
+AUDIT_LOG = Topic(
+    "audit.log.v1",
+    "log origin (erasures: subject id)",
+    "The audit log's own facts: signed checkpoints (at least every minute) and erasures.",
+    (audit.CheckpointSigned, audit.SubjectErased),
+    "audit",
+)
 OPS_ALERT = Topic(
     "ops.alert.v1",
     "source service",
@@ -304,6 +311,7 @@ TOPICS: tuple[Topic, ...] = (
     NOTIFY_INBOX,
     NOTIFY_PERSON,
     AUDIT_RECORDS,
+    AUDIT_LOG,
     OPS_ALERT,
     OPS_COMMAND,
     OPS_PROBE,

@@ -239,6 +239,7 @@ class Stack:
         deadline = time.monotonic() + timeout
         for spec in simulators:
             while spec.port and not port_open("127.0.0.1", spec.port):
+                self._refuse_an_early_exit()
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{spec.name} did not start in {timeout:.0f} s")
                 await asyncio.sleep(0.05)
@@ -246,9 +247,19 @@ class Stack:
             self.running[spec.name] = await self.spawn(spec, COLORS[i % len(COLORS)])
         deadline = time.monotonic() + timeout
         while not port_open("127.0.0.1", self.gateway_port):
+            self._refuse_an_early_exit()
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the gateway did not start in {timeout:.0f} s")
             await asyncio.sleep(0.1)
+
+    def _refuse_an_early_exit(self) -> None:
+        """A process that dies while starting fails the start at once, showing why."""
+        for name, running in self.running.items():
+            if running.process.returncode is not None:
+                tail = "".join(self.output.get(name, [])[-20:])
+                raise TimeoutError(
+                    f"{name} exited with {running.process.returncode} while starting:\n{tail}"
+                )
 
     async def run(self) -> None:
         """``make run``: start, then keep everything running."""

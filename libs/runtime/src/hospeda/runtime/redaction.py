@@ -10,8 +10,13 @@ reader still sees *that* a password changed, never what it became):
 - inside strings: query parameters and fragments that carry a token
   (``?token=…``, ``#token=…``, ``&session=…``), cPanel session paths
   (``/cpsess0123456789/``), provider keys (``sk_live_…``, ``whsec_…``,
-  ``hsp_…``), bearer credentials and card numbers (13–19 digits that pass
-  the Luhn check).
+  ``hsp_…``), Stripe client secrets, JSON Web Tokens, passwords in URLs
+  (``https://user:pw@host``), bearer credentials and card numbers (13–19
+  digits that pass the Luhn check).
+
+``sanitise`` is what every store of records uses: ``redact``, then control
+characters escaped (``escape_controls``) so that no text can start a forged
+line in a log, an export or a terminal.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ _PROVIDER_KEY = re.compile(
     r"\b(sk|rk|pk)_(live|test)_[A-Za-z0-9]{8,}|\bwhsec_[A-Za-z0-9_]{8,}|"
     r"\bhsp_[A-Za-z0-9_\-]{8,}|\bcpsess\d{6,}\b"
 )
+_CLIENT_SECRET = re.compile(r"\b(pi|seti|src)_[A-Za-z0-9]{6,}_secret_[A-Za-z0-9]{6,}")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]+:)[^/\s@]+@")
 _BEARER = re.compile(r"(?i)\b(bearer|basic|whm|cpanel)\s+[A-Za-z0-9._~+/=:\-]{8,}")
 _CARD_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ \-]?){12,18}\d(?!\d)")
 
@@ -71,8 +79,38 @@ def redact_text(text: str) -> str:
     text = _URL_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
     text = _CPANEL_SESSION.sub("/cpsess" + REDACTED, text)
     text = _PROVIDER_KEY.sub(REDACTED, text)
+    text = _CLIENT_SECRET.sub(REDACTED, text)
+    text = _JWT.sub(REDACTED, text)
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + "@", text)
     text = _BEARER.sub(lambda m: m.group(1) + " " + REDACTED, text)
     return _CARD_CANDIDATE.sub(_card, text)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with CR, LF, tab and every other control character (C0, C1,
+    line separators, bidirectional overrides) written as a visible escape."""
+    return _CONTROL.sub(
+        lambda m: _NAMED_CONTROLS.get(m.group(0)) or f"\\u{ord(m.group(0)):04x}", text
+    )
+
+
+def sanitise(value: Any) -> Any:
+    """``redact(value)`` with control characters escaped in every string, keys too."""
+    return _escape_all(redact(value))
+
+
+def _escape_all(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape_controls(value)
+    if isinstance(value, Mapping):
+        return {escape_controls(str(k)): _escape_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape_all(v) for v in value]
+    return value
 
 
 def is_secret_key(key: str) -> bool:

@@ -6,12 +6,12 @@ import sys
 
 import uvicorn
 
-from hospeda.gateway.app import build_gateway, create_app
+from hospeda.gateway.app import build_runtime, create_app
 from hospeda.gateway.config import GatewaySettings
 
 settings = GatewaySettings()
 if sys.argv[1:] == ["migrate"]:
-    asyncio.run(build_gateway(settings).runtime.migrate())
+    asyncio.run(build_runtime(settings).migrate())
 else:
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_config=None, lifespan="on"

@@ -79,10 +79,15 @@ everything the platform's services offer.*
 """
 
 
-def _build(settings: GatewaySettings, clock: Clock) -> Collaborators:
-    runtime = ServiceRuntime(
+def build_runtime(settings: GatewaySettings) -> ServiceRuntime:
+    """The gateway's database, producer and background tasks (also what ``migrate`` needs)."""
+    return ServiceRuntime(
         settings, router=MessageRouter("gateway"), migrations=[service_migrations("gateway")]
     )
+
+
+def _build(settings: GatewaySettings, clock: Clock) -> Collaborators:
+    runtime = build_runtime(settings)
     db = runtime.db
     client = redis.from_url(settings.redis_url)
     sessions = Sessions(client, settings)

@@ -143,13 +143,6 @@ class Forwarder:
             )
         return Accepted(operation_id=envelope.correlation_id, resource_id=resource_id)
 
-    async def record_read(
-        self, origin: Origin, action: str, entity: str, *, after: dict[str, Any] | None = None
-    ) -> None:
-        """An audit record on its own, for a read that is itself audited (the audit trail)."""
-        async with self.db.transaction() as db:
-            audit(db, origin, action, entity, after=after)
-
     # --- the pipeline probe -------------------------------------------------------------
 
     async def start_probe(self, origin: Origin) -> ProbeStarted:

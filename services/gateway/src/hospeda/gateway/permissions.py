@@ -65,6 +65,7 @@ class Permission(StrEnum):
     DNS_READ = "dns:read"
     DNS_WRITE = "dns:write"
     AUDIT_READ = "audit:read"
+    AUDIT_EXPORT = "audit:export"
     EVENTS_STREAM = "events:stream"
 
     STAFF_COMPANIES = "staff:companies"
@@ -118,7 +119,10 @@ MATRIX: dict[Permission, tuple[Scope, frozenset[CompanyRole], frozenset[StaffRol
     Permission.JOBS_OPERATE:         (C,            NOBODY,                 fs({SA, SO})),
     Permission.DNS_READ:             (C,            fs({OW, AD, TE, VI}),   fs({SA, SU, SO, AU})),
     Permission.DNS_WRITE:            (C,            fs({OW, AD, TE}),       fs({SA, SO})),
-    Permission.AUDIT_READ:           (C,            fs({OW, AD}),           fs({SA, AU})),
+    # the audit trail: its company's owners and admins, and staff auditors acting on it
+    # (explicitly, with a reason, itself audited); not even a superadmin reads it otherwise
+    Permission.AUDIT_READ:           (C,            fs({OW, AD}),           fs({AU})),
+    Permission.AUDIT_EXPORT:         (C,            fs({OW, AD}),           fs({AU})),
     Permission.EVENTS_STREAM:        (C,            EVERY_CUSTOMER,         EVERY_STAFF),
     Permission.STAFF_COMPANIES:      (PLATFORM,     NOBODY,                 EVERY_STAFF),
     Permission.STAFF_JOBS:           (PLATFORM,     NOBODY,                 fs({SA, SU, SO, AU})),

@@ -28,6 +28,10 @@ def _password() -> str:
 GENERATORS: dict[str, tuple[str, Callable[[], str]]] = {
     "password": ("43 random URL-safe characters", _password),
     "fernet": ("a Fernet key (32 random bytes, base64)", lambda: Fernet.generate_key().decode()),
+    "ed25519": (
+        "an Ed25519 signing key (the base64 32-byte seed)",
+        lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+    ),
     "vapid": ("a Web Push (VAPID) P-256 private key, base64url", generate_vapid_key),
     "cluster-id": (
         "a Kafka cluster id (16 random bytes, base64url)",
@@ -120,11 +124,29 @@ SECTIONS: tuple[tuple[str, tuple[Variable, ...]], ...] = (
         (
             Variable("GATEWAY_TOTP_KEY", "Encrypts staff and customers' TOTP secrets.", "fernet"),
             Variable("PROVISIONING_CREDENTIALS_KEY", "Encrypts WHM API tokens.", "fernet"),
+            Variable(
+                "AUDIT_DATA_KEY",
+                "Seals each person's key for their personal data in the audit trail (erasing a "
+                "person destroys their key).",
+                "fernet",
+            ),
         ),
     ),
     (
         "Keys that sign (changing one invalidates what it signed)",
         (
+            Variable(
+                "AUDIT_SIGNING_KEY",
+                "Signs the audit trail's checkpoints. To rotate, put the old key's public half in "
+                "AUDIT_VERIFY_KEYS (it is in every checkpoint on the audit.log.v1 topic) so old "
+                "checkpoints still verify.",
+                "ed25519",
+            ),
+            Variable(
+                "AUDIT_VERIFY_KEYS",
+                "Public keys (base64) of retired audit signing keys, comma-separated.",
+                required=False,
+            ),
             Variable(
                 "NOTIFY_VAPID_PRIVATE_KEY",
                 "Signs web pushes; browsers subscribed with its public key, so a new key means "

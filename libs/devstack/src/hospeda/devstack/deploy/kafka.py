@@ -43,7 +43,12 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "ops.alert.v1",
         "provisioning.service.v1",
     ),
-    "audit": tuple(t.name for t in TOPICS if t.name not in {q.name for q in QUERY_TOPICS.values()}),
+    # every topic but the queries and its own log (audit/handlers.py)
+    "audit": tuple(
+        t.name
+        for t in TOPICS
+        if t.name not in {q.name for q in QUERY_TOPICS.values()} and t.name != "audit.log.v1"
+    ),
     # the live events the web app shows (gateway/events.py)
     "gateway": (
         "billing.invoice.v1",
@@ -85,7 +90,7 @@ EMITS: dict[str, tuple[str, ...]] = {
         "notify.delivery.v1",
         "ops.probe.v1",
     ),
-    "audit": (),
+    "audit": ("audit.log.v1",),  # signed checkpoints and erasures
     # the only writer of commands with a person as actor, and of identity events
     "gateway": (
         "identity.company.v1",

@@ -126,7 +126,11 @@ OWN: dict[str, dict[str, Value]] = {
         "NOTIFY_VAPID_SUBJECT": "https://{HOSPEDA_DOMAIN}",  # who push services may contact
         "NOTIFY_UNSUBSCRIBE_SECRET": "{NOTIFY_UNSUBSCRIBE_SECRET}",
     },
-    "audit": {},
+    "audit": {
+        "AUDIT_SIGNING_KEY": "{AUDIT_SIGNING_KEY}",
+        "AUDIT_VERIFY_KEYS": "{AUDIT_VERIFY_KEYS}",
+        "AUDIT_DATA_KEY": "{AUDIT_DATA_KEY}",
+    },
 }
 
 PENDING_SETTINGS = {"GATEWAY_TRUSTED_PROXIES": "issue 11 adds it to GatewaySettings"}

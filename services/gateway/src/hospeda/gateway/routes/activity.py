@@ -1,14 +1,19 @@
-"""The company's audit trail (read from the audit service; every read is itself
-audited) and the live event stream."""
+"""The company's audit trail (read from the audit service, which records every
+read and export in the trail itself), its export, and the live event stream."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, allow
@@ -17,12 +22,50 @@ from hospeda.gateway.deps import AuthDep, EventsDep, ForwardDep, OperationsDep, 
 from hospeda.gateway.permissions import Permission as P
 from hospeda.gateway.permissions import may_see
 from hospeda.gateway.problems import documented, not_found
-from hospeda.gateway.schemas.activity import AuditEntries, OperationEvent, OperationOut
+from hospeda.gateway.schemas.activity import AuditEntries, AuditExport, OperationEvent, OperationOut
 
 router = APIRouter(tags=["activity"], route_class=ApiRoute)
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=500)]
+EXPORT_PAGE = 200
+EXPORT_MAX_ENTRIES = 10_000
+CSV_COLUMNS = (
+    "leaf_index", "seq", "occurred_at", "recorded_at", "actor_kind", "actor_id", "action",
+    "entity", "entity_id", "ip", "user_agent", "before", "after", "topic", "correlation_id",
+    "category", "hash", "prev_hash", "record",
+)  # fmt: skip
+
+
+@dataclass
+class AuditFilters:
+    """What the trail can be narrowed to (all optional)."""
+
+    actor_id: Annotated[
+        str | None, Query(max_length=200, description="A user, staff or token id.")
+    ] = None
+    action: Annotated[
+        str | None,
+        Query(max_length=100, description="Exact, or a prefix ending in `*` (`invoice.*`)."),
+    ] = None
+    entity: Annotated[str | None, Query(max_length=100)] = None
+    entity_id: Annotated[str | None, Query(max_length=255)] = None
+    correlation_id: UUID | None = None
+    since: Annotated[
+        datetime | None, Query(description="From this instant (ISO 8601, with zone).")
+    ] = None
+    until: Annotated[datetime | None, Query(description="Before this instant.")] = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "actor_id": self.actor_id,
+            "action": self.action,
+            "entity": self.entity,
+            "entity_id": self.entity_id,
+            "correlation_id": str(self.correlation_id) if self.correlation_id else None,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+        }
 
 
 @router.get(
@@ -33,20 +76,78 @@ Cursor = Annotated[str | None, Query(max_length=500)]
 async def audit_trail(
     ctx: Annotated[RequestContext, allow(P.AUDIT_READ)],
     forward: ForwardDep,
+    filters: Annotated[AuditFilters, Depends()],
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-    correlation_id: UUID | None = None,
 ) -> AuditEntries:
-    """Who did what in this company, oldest first. Reading it is recorded too."""
-    await forward.record_read(ctx.origin, "audit.read", "audit_trail", after={"cursor": cursor})
+    """Who did what in this company, oldest first. Each entry carries what you
+    need to check it yourself: `record` (the exact text that was hashed),
+    `hash` = SHA-256 of it, `prev_hash` (the entry before it), `seq`,
+    `leaf_index` and the signed `checkpoint` that covers it. Personal data of
+    people who asked to be erased reads `[apagado / erased]`. Reading the trail
+    is recorded in it too (by the audit service)."""
     return await forward.page(
-        ctx,
-        "audit",
-        "entries.list",
-        limit=limit,
-        cursor=cursor,
-        correlation_id=str(correlation_id) if correlation_id else None,
+        ctx, "audit", "entries.list", limit=limit, cursor=cursor, **filters.params()
     )
+
+
+@router.get(
+    "/audit/export",
+    response_class=Response,
+    responses={
+        **documented(401, 403, 422, 503),
+        200: {"model": AuditExport, "content": {"text/csv": {}}, "description": "The file."},
+    },
+    summary="Exportar a trilha de auditoria / Export the audit trail",
+)
+async def export_audit_trail(
+    ctx: Annotated[RequestContext, allow(P.AUDIT_EXPORT)],
+    forward: ForwardDep,
+    filters: Annotated[AuditFilters, Depends()],
+    format: Literal["json", "csv"] = "json",
+    cursor: Cursor = None,
+) -> Response:
+    """The trail as one CSV or JSON file, oldest first, up to 10,000 entries; when
+    there are more, `X-Next-Cursor` says where to continue. Recorded as an export."""
+    items: list[dict[str, Any]] = []
+    while len(items) < EXPORT_MAX_ENTRIES:
+        page = await forward.page(
+            ctx, "audit", "entries.list", limit=EXPORT_PAGE, cursor=cursor, export=format,
+            **filters.params(),
+        )  # fmt: skip
+        items += page.items
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    headers = {"Content-Disposition": f'attachment; filename="auditoria-{ctx.company_id}.{format}"'}
+    if cursor:
+        headers["X-Next-Cursor"] = cursor
+    if format == "csv":
+        return Response(_csv(items), media_type="text/csv; charset=utf-8", headers=headers)
+    document = AuditExport(format="hospeda-audit-export/v1", company_id=ctx.company_id, items=items)
+    return Response(document.model_dump_json(), media_type="application/json", headers=headers)
+
+
+def _csv(items: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in items:
+        flat = {
+            **item,
+            "actor_kind": (item.get("actor") or {}).get("kind"),
+            "actor_id": (item.get("actor") or {}).get("id"),
+        }
+        writer.writerow([_cell(flat.get(column)) for column in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell no spreadsheet runs as a formula."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @router.get(

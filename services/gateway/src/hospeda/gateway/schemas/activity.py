@@ -58,3 +58,11 @@ class OperationOut(BaseModel):
 # item model from the runtime's typed query layer (issue 10): then this becomes
 # Page[<the audit entry model in hospeda.contracts>] and OpenAPI documents it.
 AuditEntries = Page[Any]
+
+
+class AuditExport(BaseModel):
+    """`GET /audit/export?format=json`: the entries as `entries.list` gives them."""
+
+    format: str = Field(description="`hospeda-audit-export/v1`.")
+    company_id: UUID
+    items: list[dict[str, Any]] = Field(description="Oldest first; see `GET /audit`.")

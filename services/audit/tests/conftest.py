@@ -1,0 +1,3 @@
+from audit_kit import start_audit
+
+__all__ = ["start_audit"]
