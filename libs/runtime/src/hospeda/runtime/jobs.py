@@ -132,6 +132,7 @@ class ClaimedJob:
     causation_id: UUID | None
     trace_context: dict[str, str]
     lease_token: UUID
+    lease: timedelta = timedelta(seconds=30)  # how long one renewal holds it
 
 
 @dataclass
@@ -679,7 +680,11 @@ class JobEngine:
     async def _fence(
         self, session: AsyncSession, job: ClaimedJob, *, steps_done: dict[str, Any] | None = None
     ) -> None:
-        values: dict[str, Any] = {"updated_at": self.clock.now()}
+        # An expired lease is lost even before another worker takes the job: effects
+        # committed after expiry could be committed again by the next holder. Passing
+        # the fence renews the lease, so the outcome is recorded before anyone may claim.
+        now = self.clock.now()
+        values: dict[str, Any] = {"updated_at": now, "lease_until": now + job.lease}
         if steps_done is not None:
             values["steps_done"] = steps_done
         result = await session.execute(
@@ -688,6 +693,7 @@ class JobEngine:
                 _job.c.seq == job.seq,
                 _job.c.lease_token == job.lease_token,
                 _job.c.state == JobState.RUNNING.value,
+                _job.c.lease_until >= now,
             )
             .values(**values)
         )
@@ -948,6 +954,7 @@ class JobWorker:
                 causation_id=r.causation_id,
                 trace_context=r.trace_context or {},
                 lease_token=token,
+                lease=self.lease,
             )
             for r in claimed
         ]
