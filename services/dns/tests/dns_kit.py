@@ -31,6 +31,7 @@ from hospeda.runtime.db import Database
 from hospeda.runtime.messaging import QueryContext
 from hospeda.runtime.service import ServiceRuntime
 
+IPV6_LOOPBACK = "::1"  # the one IPv6 address every test machine has: an IPv6-only nameserver
 TOKEN = "dev-cloudflare-token"
 ACCOUNT = "hospeda-test-account"
 CUSTOMER = Actor(kind=ActorKind.USER, id="user-1")
@@ -120,6 +121,10 @@ class DnsWorld:
     async def reset(self) -> None:
         await self._control("PUT", "/world", default_world())
 
+    async def load(self, spec: dict[str, Any]) -> None:
+        """Replace the world (servers listen on any new address at once)."""
+        await self._control("PUT", "/world", spec)
+
     async def delegate(self, domain: str, nameservers: tuple[str, ...]) -> None:
         await self._control(
             "POST", "/delegate", {"domain": domain, "nameservers": list(nameservers)}
@@ -155,7 +160,7 @@ async def cloudflare(_cloudflare_process: CloudflareSim) -> CloudflareSim:
 
 @pytest.fixture(scope="session")
 def _world_process() -> Iterator[DnsWorld]:
-    port, control = free_port_on(ADDRESSES), free_port()
+    port, control = free_port_on([*ADDRESSES, IPV6_LOOPBACK]), free_port()
     process = _start(
         [
             "hospeda.dns.simulator.nameserver",

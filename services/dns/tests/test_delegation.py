@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from dns_kit import OTHER_NS, PROVIDER_NS, DnsWorld, StartDns
+import pytest
+from dns_kit import IPV6_LOOPBACK, OTHER_NS, PROVIDER_NS, DnsWorld, StartDns
+from pydantic import ValidationError
 
 from hospeda.contracts.dns import CheckDelegation
 from hospeda.contracts.topics import NOTIFY_COMMANDS
 from hospeda.dns.adapters.resolver import DelegationChecker
-from hospeda.dns.simulator.nameserver import ROOT
+from hospeda.dns.config import DnsSettings
+from hospeda.dns.simulator.nameserver import ROOT, default_world, minimal_zone
 from hospeda.runtime.clock import ManualClock
 
 OWN = {"own_nameservers": ",".join(PROVIDER_NS)}
@@ -177,3 +181,84 @@ async def test_a_lost_delegation_is_detected_and_reported(
     await world.delegate("perdido.com.br", PROVIDER_NS)
     clock.advance(timedelta(hours=1, seconds=1))
     await dns.wait_events({"dns.delegation.verified": 2})
+
+
+# --- IPv6, the child's own NS set, settings ------------------------------------------------
+
+
+def _world_with_an_ipv6_only_host() -> dict[str, Any]:
+    """The default world plus ``ns1.v6-host.test``, which has only an AAAA record."""
+    spec = default_world()
+    host = "ns1.v6-host.test"
+    spec["servers"].append({"name": host, "address": IPV6_LOOPBACK, "zones": ["v6-host.test."]})
+    spec["zones"]["v6-host.test."] = minimal_zone(
+        "v6-host.test.", [host], addresses={host: IPV6_LOOPBACK}
+    )
+    spec["zones"]["test."] += (
+        f"v6-host.test. 86400 IN NS {host}.\n{host}. 86400 IN AAAA {IPV6_LOOPBACK}\n"
+    )
+    return spec
+
+
+async def test_a_nameserver_with_only_an_ipv6_address_is_asked_over_ipv6(
+    world: DnsWorld,
+) -> None:
+    await world.load(_world_with_an_ipv6_only_host())
+    nameservers = ("ns1.hospeda.test", "ns1.v6-host.test")
+    await world.delegate("exemplo.com.br", nameservers)
+    resolver = checker(world)
+    assert await resolver.address_of("ns1.v6-host.test") == (IPV6_LOOPBACK,)
+    check = await resolver.check("exemplo.com.br", nameservers)
+    assert check.verified, check.problems
+    # and when the IPv6 server stops answering with authority, it is lame (not "no address")
+    await world.server("ns1.v6-host.test", zones=["v6-host.test."])
+    check = await checker(world).check("exemplo.com.br", nameservers)
+    assert not check.verified
+    assert check.problems[0].startswith("ns1.v6-host.test (::1) não responde com autoridade")
+
+
+async def test_a_child_ns_set_that_differs_from_the_parents_is_reported(world: DnsWorld) -> None:
+    await world.delegate("exemplo.com.br", PROVIDER_NS)
+    check = await checker(world).check("exemplo.com.br", PROVIDER_NS)
+    assert check.verified and check.warnings == ()
+    # the zone itself now names another server than the registry's delegation
+    await world.rrset(
+        "exemplo.com.br.", "exemplo.com.br.", "NS", ["ns1.hospeda.test.", "ns1.other-host.test."]
+    )
+    check = await checker(world).check("exemplo.com.br", PROVIDER_NS)
+    assert check.verified  # resolution works through the parent's set
+    assert check.warnings == (
+        "a própria zona publica NS ns1.hospeda.test, ns1.other-host.test, mas a zona pai "
+        "delega a ns1.hospeda.test, ns2.hospeda.test; alguns resolvedores podem falhar / "
+        "the zone itself publishes NS ns1.hospeda.test, ns1.other-host.test but the parent "
+        "delegates to ns1.hospeda.test, ns2.hospeda.test; some resolvers may fail",
+    )
+
+
+async def test_a_dead_nameserver_is_asked_as_many_times_as_the_tries_setting(
+    world: DnsWorld,
+) -> None:
+    await world.delegate("exemplo.com.br", PROVIDER_NS)
+    await world.server("ns2.hospeda.test", mode="silent")
+    asked = {}
+    for tries in (1, 3):
+        resolver = DelegationChecker(root_servers=[ROOT], port=world.port, timeout=0.2, tries=tries)
+        await resolver.check("exemplo.com.br", PROVIDER_NS)  # warm the caches
+        before = resolver.queries
+        check = await resolver.check("exemplo.com.br", PROVIDER_NS)
+        assert check.inconclusive and not check.verified
+        asked[tries] = resolver.queries - before
+    # the parent once, ns1 for SOA and NS, the silent ns2 once per try
+    assert asked == {1: 4, 3: 6}
+
+
+def test_root_servers_must_be_addresses() -> None:
+    with pytest.raises(ValidationError) as caught:
+        DnsSettings(root_servers="a.root-servers.net,198.41.0.4")
+    assert "DNS_ROOT_SERVERS takes IP addresses (IPv4 or IPv6), not names: a.root-servers.net" in (
+        str(caught.value)
+    )
+    assert DnsSettings(root_servers="198.41.0.4, 2001:503:ba3e::2:30").root_servers == [
+        "198.41.0.4",
+        "2001:503:ba3e::2:30",
+    ]

@@ -12,7 +12,8 @@ from gateway_kit import Harness, expect, find_message, read_topic
 from hospeda.contracts import ActorKind
 from hospeda.contracts.audit import AuditRecord
 from hospeda.contracts.billing import PayInvoice, PlaceOrder
-from hospeda.contracts.topics import AUDIT_RECORDS, BILLING_COMMANDS
+from hospeda.contracts.dns import CheckDelegation
+from hospeda.contracts.topics import AUDIT_RECORDS, BILLING_COMMANDS, DNS_COMMANDS
 from hospeda.gateway.permissions import StaffRole
 
 ORDER = {"plan_code": "hospedagem-pro", "domain": "paoquente.com.br", "cycle": "monthly"}
@@ -232,3 +233,24 @@ async def test_staff_read_jobs_across_companies(harness: Harness) -> None:
     query = harness.peers.asked[-1]
     assert query.company_id is None and query.actor.kind == ActorKind.STAFF
     assert UUID(query.actor.id) == operator.user_id
+
+
+async def test_check_now_sends_dns_one_check_per_zone_every_30_seconds(harness: Harness) -> None:
+    owner = await harness.sign_up()
+    harness.peers.add("zones", owner.company_id, domain="paoquente.com.br")
+    body = expect(await owner.browser.post("/api/v1/zones/paoquente.com.br/check"), 202)
+    command = await find_message(
+        harness.bootstrap,
+        DNS_COMMANDS.name,
+        lambda m: (
+            isinstance(m.payload, CheckDelegation) and str(m.correlation_id) == body["operation_id"]
+        ),
+    )
+    assert command.payload.domain == "paoquente.com.br"
+    assert command.company_id == owner.company_id
+    again = await owner.browser.post("/api/v1/zones/paoquente.com.br/check")
+    assert again.status_code == 429
+    assert 0 < int(again.headers["Retry-After"]) <= 30
+    # another company's zone, or none, is a 404 and costs nobody's allowance
+    missing = await owner.browser.post("/api/v1/zones/naoexiste.com.br/check")
+    assert missing.status_code == 404

@@ -111,6 +111,7 @@ async def test_another_companys_ids_answer_like_missing_ones(harness: Harness) -
         ("GET", "/api/v1/operations/{}", alice_order["operation_id"], None),
         ("GET", "/api/v1/zones/{}", "alice.com.br", None),
         ("POST", "/api/v1/zones/{}/records", "alice.com.br", record),
+        ("POST", "/api/v1/zones/{}/check", "alice.com.br", None),
         ("PUT", "/api/v1/zones/{}/records/r1", "alice.com.br", record),
         ("DELETE", "/api/v1/zones/{}/records/r1", "alice.com.br", None),
         ("PUT", "/api/v1/company/members/{}/role", str(member.user_id), {"role": "admin"}),

@@ -99,6 +99,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/zones"): {OWNER, ADMIN, TECHNICAL, VIEWER, SA, SU, SO, AU},
     ("GET", "/api/v1/zones/{domain}"): {OWNER, ADMIN, TECHNICAL, VIEWER, SA, SU, SO, AU},
     ("POST", "/api/v1/zones/{domain}/records"): {OWNER, ADMIN, TECHNICAL, SA, SO},
+    ("POST", "/api/v1/zones/{domain}/check"): {OWNER, ADMIN, TECHNICAL, SA, SO},
     ("PUT", "/api/v1/zones/{domain}/records/{record_id}"): {OWNER, ADMIN, TECHNICAL, SA, SO},
     ("DELETE", "/api/v1/zones/{domain}/records/{record_id}"): {OWNER, ADMIN, TECHNICAL, SA, SO},
     # audit trail and live events
@@ -288,6 +289,7 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
         ("GET", "/api/v1/zones"): ("/api/v1/zones", None),
         ("GET", "/api/v1/zones/{domain}"): (f"/api/v1/zones/{zone}", None),
         ("POST", "/api/v1/zones/{domain}/records"): (f"/api/v1/zones/{zone}/records", record),
+        ("POST", "/api/v1/zones/{domain}/check"): (f"/api/v1/zones/{zone}/check", None),
         ("PUT", "/api/v1/zones/{domain}/records/{record_id}"): (
             f"/api/v1/zones/{zone}/records/rec1",
             record,

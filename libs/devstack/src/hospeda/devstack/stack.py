@@ -191,6 +191,7 @@ class Stack:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         running = Running(spec, process, color)
         running.pump = asyncio.create_task(self._pump(running))
@@ -294,6 +295,16 @@ class Stack:
             server.stop()
         if self.echo:
             _say("parado / stopped")
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: a SIGTERM when the stack's process dies, even by
+    SIGKILL, so no service is left running (and polling) without its stack."""
+    if sys.platform == "linux":
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 async def main(root: Path) -> None:

@@ -45,6 +45,7 @@ def create_runtime(
         root_servers=settings.root_servers,
         port=settings.resolver_port,
         timeout=settings.resolver_timeout_s,
+        tries=settings.resolver_tries,
     )
     service = DnsService(
         settings=settings, engine=engine, provider=provider, checker=checker, clock=clock

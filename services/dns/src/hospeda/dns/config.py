@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -26,6 +27,14 @@ IANA_ROOT_SERVERS = (
     "202.12.27.33",  # m
 )
 DEV_CLOUDFLARE_TOKEN = "dev-cloudflare-token"  # noqa: S105 - the simulator's token, refused in production
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 class DnsSettings(ServiceSettings):
@@ -80,7 +89,19 @@ class DnsSettings(ServiceSettings):
         description="Where delegation checks start walking down the DNS tree.",
     )
     resolver_port: int = Field(default=53, ge=1, le=65535)
-    resolver_timeout_s: float = Field(default=2.0, gt=0)
+    # A server that does not answer costs tries × timeout; the expected nameservers
+    # are asked at once, so a check with one dead server takes about that long.
+    # Authoritative servers answer in tens of milliseconds: 1.5 s leaves room for
+    # a slow path, and a second try covers one lost UDP datagram.
+    resolver_timeout_s: float = Field(
+        default=1.5, gt=0, le=30, description="Seconds to wait for one DNS answer."
+    )
+    resolver_tries: int = Field(
+        default=2,
+        ge=1,
+        le=5,
+        description="Times one query is sent before the server counts as down.",
+    )
     delegation_wait_hours: float = Field(
         default=72.0, gt=0, description="How long a new domain may take to be delegated."
     )
@@ -98,6 +119,19 @@ class DnsSettings(ServiceSettings):
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip().lower().rstrip(".") for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("root_servers")
+    @classmethod
+    def _addresses_only(cls, value: list[str]) -> list[str]:
+        # Checks start here, before any name can be resolved: names cannot work.
+        if not value:
+            raise ValueError("DNS_ROOT_SERVERS needs at least one IP address")
+        wrong = [item for item in value if not _is_ip(item)]
+        if wrong:
+            raise ValueError(
+                "DNS_ROOT_SERVERS takes IP addresses (IPv4 or IPv6), not names: " + ", ".join(wrong)
+            )
         return value
 
     @property

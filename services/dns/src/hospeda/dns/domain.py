@@ -444,6 +444,8 @@ class DelegationCheck:
     found: tuple[str, ...]
     problems: tuple[str, ...] = ()
     inconclusive: bool = False  # a server did not answer: nothing can be concluded
+    # Worth fixing, yet resolution works: e.g. the child's NS set differs from the parent's.
+    warnings: tuple[str, ...] = ()
 
     @property
     def verified(self) -> bool:

@@ -49,6 +49,10 @@ class Zone(DnsModel, table=True):
     delegation_problems: list[str] = Field(
         default_factory=list, sa_column=sa.Column(JSONType, nullable=False)
     )
+    delegation_warnings: list[str] = Field(
+        default_factory=list,
+        sa_column=sa.Column(JSONType, nullable=False, server_default=sa.text("'[]'")),
+    )
     next_recheck_at: datetime | None = Field(
         default=None, sa_column=sa.Column(UtcDateTime, index=True)
     )

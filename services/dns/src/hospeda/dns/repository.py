@@ -168,6 +168,7 @@ def zone_view(zone: Zone) -> dict[str, Any]:
             "deadline": _iso(zone.delegation_deadline),
             "found_nameservers": list(zone.delegation_found),
             "problems": list(zone.delegation_problems),
+            "warnings": list(zone.delegation_warnings or []),
         },
         "created_at": _iso(zone.created_at),
     }

@@ -163,6 +163,7 @@ class DnsService:
         zone.expected_nameservers = []
         zone.delegation_found = []
         zone.delegation_problems = []
+        zone.delegation_warnings = []
         zone.delegation_started_at = zone.delegation_deadline = None
         zone.delegation_checked_at = zone.delegation_verified_at = None
         zone.next_recheck_at = None
@@ -372,6 +373,7 @@ class DnsService:
             zone.delegation_checked_at = now
             zone.delegation_found = list(check.found)
             zone.delegation_problems = list(check.problems)
+            zone.delegation_warnings = list(check.warnings)
             zone.updated_at = now
             if transition_status in (
                 DelegationStatus.VERIFIED,

@@ -80,7 +80,10 @@ class DelegationChecker:
         problems = list(mismatch)
         inconclusive = False
         answers = await asyncio.gather(*(self._authoritative(ns, domain) for ns in expected))
-        for status, detail in answers:
+        child_sets: set[tuple[str, ...]] = set()
+        for status, detail, child in answers:
+            if child is not None:
+                child_sets.add(child)
             if status == "ok":
                 continue
             if status == "unreachable":
@@ -91,6 +94,7 @@ class DelegationChecker:
             found=found,
             problems=tuple(problems),
             inconclusive=inconclusive and not mismatch,
+            warnings=_disagreements(found, child_sets),
         )
 
     async def parent_nameservers(self, domain: str) -> tuple[str, ...]:
@@ -120,8 +124,11 @@ class DelegationChecker:
             )
         raise ResolutionError(f"too many referrals resolving {domain}")
 
-    async def _authoritative(self, nameserver: str, domain: str) -> tuple[str, str]:
-        """("ok" | "lame" | "unreachable", explanation) for one expected nameserver."""
+    async def _authoritative(
+        self, nameserver: str, domain: str
+    ) -> tuple[str, str, tuple[str, ...] | None]:
+        """("ok" | "lame" | "unreachable", explanation, the NS set the zone itself
+        publishes there) for one expected nameserver."""
         try:
             addresses = await self.address_of(nameserver)
         except ResolutionError:
@@ -130,6 +137,7 @@ class DelegationChecker:
             return (
                 "lame",
                 f"{nameserver}: nome sem endereço (A/AAAA) / name has no address (A/AAAA)",
+                None,
             )
         target = dns.name.from_text(domain)
         for address in addresses:
@@ -143,22 +151,38 @@ class DelegationChecker:
                 and response.flags & dns.flags.AA
                 and soa is not None
             ):
-                return "ok", ""
+                return "ok", "", await self._child_nameservers(address, target)
             return (
                 "lame",
                 f"{nameserver} ({address}) não responde com autoridade por {domain} / "
                 f"does not answer authoritatively for {domain} ({dns.rcode.to_text(response.rcode())}"
                 f"{', AA' if response.flags & dns.flags.AA else ', no AA'})",
+                None,
             )
         return (
             "unreachable",
             f"{nameserver} não respondeu / did not answer",
+            None,
         )
+
+    async def _child_nameservers(
+        self, address: str, target: dns.name.Name
+    ) -> tuple[str, ...] | None:
+        """The zone's own NS set as one of its servers publishes it (None: no answer)."""
+        try:
+            response = await self._query(address, target, dns.rdatatype.NS)
+        except ResolutionError:
+            return None
+        rrset = response.get_rrset(response.answer, target, dns.rdataclass.IN, dns.rdatatype.NS)
+        if rrset is None or not response.flags & dns.flags.AA:
+            return None
+        return tuple(sorted(_text(r.target) for r in rrset))
 
     # --- addresses -------------------------------------------------------------------------
 
     async def address_of(self, hostname: str, *, depth: int = 0) -> tuple[str, ...]:
-        """IPv4 addresses of ``hostname``, resolved iteratively from the root."""
+        """IPv4 then IPv6 addresses of ``hostname``, resolved iteratively from the
+        root (a nameserver with only AAAA records is reachable, not lame)."""
         key = hostname.lower().rstrip(".")
         cached = self._addresses.get(key)
         if cached and cached.expires > time.monotonic():
@@ -166,19 +190,28 @@ class DelegationChecker:
         if depth > 4:
             raise ResolutionError(f"address lookup of {hostname} goes too deep")
         target = dns.name.from_text(key)
+        found: list[str] = []
+        ttl = CACHE_CAP_S
+        for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+            addresses, answer_ttl = await self._walk_to_addresses(target, rdtype, depth=depth)
+            found.extend(addresses)
+            ttl = min(ttl, answer_ttl)
+        self._addresses[key] = _Cached(tuple(found), time.monotonic() + ttl)
+        return tuple(found)
+
+    async def _walk_to_addresses(
+        self, target: dns.name.Name, rdtype: dns.rdatatype.RdataType, *, depth: int
+    ) -> tuple[tuple[str, ...], float]:
+        """The ``rdtype`` (A or AAAA) addresses of ``target`` and how long to keep them."""
         zone, servers = self._closest_cached(target)
         for _ in range(MAX_REFERRALS):
-            response = await self._ask_any(servers, target, dns.rdatatype.A, depth=depth)
-            answer = response.get_rrset(response.answer, target, dns.rdataclass.IN, dns.rdatatype.A)
+            response = await self._ask_any(servers, target, rdtype, depth=depth)
+            answer = response.get_rrset(response.answer, target, dns.rdataclass.IN, rdtype)
             if answer is not None:
-                found = tuple(r.address for r in answer)
-                self._addresses[key] = _Cached(
-                    found, time.monotonic() + min(answer.ttl, CACHE_CAP_S)
-                )
-                return found
+                return tuple(r.address for r in answer), min(answer.ttl, CACHE_CAP_S)
             referral = _referral(response, zone, target)
             if referral is None:
-                return ()
+                return (), CACHE_CAP_S
             owner, rrset = referral
             zone = owner
             names = tuple(sorted(_text(r.target) for r in rrset))
@@ -186,21 +219,22 @@ class DelegationChecker:
             self._zone_servers[_text(owner)] = _Cached(
                 servers, time.monotonic() + min(rrset.ttl, CACHE_CAP_S)
             )
-        raise ResolutionError(f"too many referrals resolving {hostname}")
+        raise ResolutionError(f"too many referrals resolving {_text(target)}")
 
     async def _addresses_for(
         self, names: tuple[str, ...], response: dns.message.Message, *, depth: int = 0
     ) -> tuple[str, ...]:
-        glue: list[str] = []
-        for rrset in response.additional:
-            if rrset.rdtype == dns.rdatatype.A and _text(rrset.name) in names:
-                glue.extend(r.address for r in rrset)
-                self._addresses[_text(rrset.name)] = _Cached(
-                    tuple(r.address for r in rrset),
-                    time.monotonic() + min(rrset.ttl, CACHE_CAP_S),
-                )
+        glue: dict[str, list[str]] = {}
+        expires: dict[str, float] = {}
+        for rrset in sorted(response.additional, key=lambda r: r.rdtype):  # A before AAAA
+            name = _text(rrset.name)
+            if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA) and name in names:
+                glue.setdefault(name, []).extend(r.address for r in rrset)
+                expires[name] = min(expires.get(name, CACHE_CAP_S), rrset.ttl)
+        for name, addresses in glue.items():
+            self._addresses[name] = _Cached(tuple(addresses), time.monotonic() + expires[name])
         if glue:
-            return tuple(glue)
+            return tuple(address for addresses in glue.values() for address in addresses)
         for name in names:  # no glue: look the nameservers up
             try:
                 found = await self.address_of(name, depth=depth + 1)
@@ -264,6 +298,21 @@ class DelegationChecker:
                 if attempt + 1 >= self.tries:
                     raise ResolutionError(f"{address}: {type(exc).__name__}") from None
         raise ResolutionError(f"{address}: no answer")
+
+
+def _disagreements(parent: tuple[str, ...], child_sets: set[tuple[str, ...]]) -> tuple[str, ...]:
+    """The zone's own NS set differs from the parent's delegation: resolvers that
+    trust the child's set (most) and those that keep the parent's disagree."""
+    if not parent:
+        return ()
+    return tuple(
+        f"a própria zona publica NS {', '.join(child) or '(nenhum)'}, mas a zona pai delega a "
+        f"{', '.join(parent)}; alguns resolvedores podem falhar / the zone itself publishes "
+        f"NS {', '.join(child) or '(none)'} but the parent delegates to {', '.join(parent)}; "
+        "some resolvers may fail"
+        for child in sorted(child_sets)
+        if set(child) != set(parent)
+    )
 
 
 def _referral(

@@ -72,6 +72,14 @@ def _origin(text: str) -> dns.name.Name:
     return dns.name.from_text(text.rstrip(".") + "." if text not in (".", "") else ".")
 
 
+def _address_type(address: str) -> str:
+    return "AAAA" if ":" in address else "A"
+
+
+def _family(address: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
 def _key(name: dns.name.Name) -> str:
     return name.to_text().lower()
 
@@ -86,7 +94,7 @@ def minimal_zone(
     lines = [f"@ 3600 IN SOA {primary} {contact} {SOA_TIMERS}"]
     lines += [f"@ 3600 IN NS {ns.rstrip('.')}." for ns in nameservers]
     for host, address in (addresses or {}).items():
-        lines.append(f"{host.rstrip('.')}. 3600 IN A {address}")
+        lines.append(f"{host.rstrip('.')}. 3600 IN {_address_type(address)} {address}")
     return "\n".join(lines) + "\n"
 
 
@@ -219,9 +227,10 @@ class World:
             for ns in ns_set:
                 target = ns.target
                 if target.is_subdomain(zone.origin):
-                    glue = zone.get_rdataset(target, dns.rdatatype.A)
-                    if glue is not None:
-                        response.additional.append(_rrset(target, glue))
+                    for kind in (dns.rdatatype.A, dns.rdatatype.AAAA):
+                        glue = zone.get_rdataset(target, kind)
+                        if glue is not None:
+                            response.additional.append(_rrset(target, glue))
             return response
         if server.mode != "no-aa":
             response.flags |= dns.flags.AA
@@ -388,7 +397,7 @@ class NameServers:
 def port_free_on(addresses: list[str], port: int) -> bool:
     for address in addresses:
         for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-            with socket.socket(socket.AF_INET, kind) as sock:
+            with socket.socket(_family(address), kind) as sock:
                 try:
                     sock.bind((address, port))
                 except OSError:
@@ -399,7 +408,7 @@ def port_free_on(addresses: list[str], port: int) -> bool:
 def free_port_on(addresses: list[str]) -> int:
     """A port free for UDP and TCP on every address."""
     for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        with socket.socket(_family(addresses[0]), socket.SOCK_DGRAM) as sock:
             sock.bind((addresses[0], 0))
             port = int(sock.getsockname()[1])
         if port_free_on(addresses, port):
@@ -447,7 +456,7 @@ def default_world() -> dict[str, Any]:
     ]
     for origin, hosts in groups.items():
         for host, address in hosts.items():
-            test += f"{origin} 86400 IN NS {host}.\n{host}. 86400 IN A {address}\n"
+            test += f"{origin} 86400 IN NS {host}.\n{host}. 86400 IN {_address_type(address)} {address}\n"
             servers.append({"name": host, "address": address, "zones": [origin]})
         zones[origin] = minimal_zone(origin, list(hosts), addresses=hosts)
     zones["test."] = test

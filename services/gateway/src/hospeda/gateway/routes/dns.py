@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from hospeda.contracts.dns import CreateRecord, DeleteRecord, UpdateRecord
+from hospeda.contracts.dns import CheckDelegation, CreateRecord, DeleteRecord, UpdateRecord
 from hospeda.contracts.topics import DNS_COMMANDS
 from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, allow
 from hospeda.gateway.context import RequestContext
-from hospeda.gateway.deps import ForwardDep
+from hospeda.gateway.deps import ForwardDep, RedisDep
+from hospeda.gateway.limits import too_many
 from hospeda.gateway.permissions import Permission as P
 from hospeda.gateway.problems import documented
 from hospeda.gateway.schemas.common import Accepted
@@ -35,6 +36,7 @@ RecordId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0
 READ = documented(401, 403, 422, 503)
 ONE = documented(401, 403, 404, 422, 503)
 SERVICE = "dns"
+CHECK_EVERY_S = 30  # "check now" once per zone in this long: each check walks the DNS tree
 
 
 @router.get("", responses=READ, summary="Zonas DNS / DNS zones")
@@ -54,6 +56,36 @@ async def get_zone(
     domain: Domain, ctx: Annotated[RequestContext, allow(P.DNS_READ)], forward: ForwardDep
 ) -> Zone:
     return await forward.get(ctx, SERVICE, "zones.get", domain=domain)
+
+
+@router.post(
+    "/{domain}/check",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=documented(401, 403, 404, 422, 429, 503),
+    summary="Verificar a delegação agora / Check the delegation now",
+)
+async def check_delegation(
+    domain: Domain,
+    ctx: Annotated[RequestContext, allow(P.DNS_WRITE)],
+    forward: ForwardDep,
+    redis: RedisDep,
+) -> Accepted:
+    """Ask dns to check the domain's nameservers at once (the result arrives on
+    `GET /events` as `dns.delegation.*`, and in `GET /zones/{domain}`). Once per
+    zone every 30 s; a domain whose waiting period ran out starts a new one."""
+    await forward.get(ctx, SERVICE, "zones.get", domain=domain)
+    key = f"hospeda:limit:dns-check:{ctx.company_id}:{domain}"
+    if not await redis.set(key, 1, ex=CHECK_EVERY_S, nx=True):
+        raise too_many(int(await redis.ttl(key)) or CHECK_EVERY_S)
+    return await forward.command(
+        ctx,
+        CheckDelegation(domain=domain),
+        topic=DNS_COMMANDS,
+        key=domain,
+        action="dns.delegation.check",
+        entity="zone",
+        entity_id=domain,
+    )
 
 
 @router.post(
