@@ -11,9 +11,10 @@ UV := $(PYTHON) -m uv
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
 
-install: ## Install everything the project needs (uv, Python packages)
+install: ## Install everything the project needs (uv, Python packages, Debian's Chromium for the browser tests)
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
 	@$(UV) sync --frozen --quiet
+	@deploy/dev/install-browser.sh
 
 run: install ## Start the whole platform locally on http://localhost:8000 (Ctrl-C stops it)
 	@$(UV) run --frozen python -m hospeda.devstack run
@@ -27,7 +28,7 @@ bench: install ## Measure throughput and latency (figures in bench/results/)
 lint: install ## Ruff, and mypy strict on libs/
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
-	@$(UV) run --frozen mypy libs/contracts/src libs/runtime/src
+	@$(UV) run --frozen mypy libs/contracts/src libs/runtime/src libs/ops/src
 
 format: install ## Format the code
 	@$(UV) run --frozen ruff format .

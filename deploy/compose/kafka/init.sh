@@ -92,6 +92,7 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-billing --operation Read --group billing --resource-pattern-type prefixed
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-billing --operation Describe --operation Read --topic billing.commands.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-billing --operation Describe --operation Read --topic billing.queries.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-billing --operation Describe --operation Read --topic provisioning.service.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-billing --operation Describe --operation Write --topic billing.catalog.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-billing --operation Describe --operation Write --topic billing.commands.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-billing --operation Describe --operation Write --topic billing.invoice.v1
@@ -105,6 +106,7 @@ kafka=(--bootstrap-server kafka-1:9093,kafka-2:9093,kafka-3:9093 --command-confi
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-billing --operation Describe --operation Write --topic ops.alert.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-billing --operation Describe --operation Write --topic ops.command.v1
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-billing --operation Describe --operation Write --topic provisioning.commands.v1
+"$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-billing --operation Describe --operation Write --topic provisioning.service.v1.dlq
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-provisioning --operation Describe --operation Write --topic gateway.replies. --resource-pattern-type prefixed
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-provisioning --operation Read --group provisioning --resource-pattern-type prefixed
 "$bin/kafka-acls.sh" "${kafka[@]}" --add --allow-principal User:hospeda-provisioning --operation Describe --operation Read --topic provisioning.commands.v1

@@ -48,6 +48,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "link": f"{APP}/conta/redefinir-senha?token={SECRETS['reset']}",
         "expires_minutes": 30,
     },
+    "password-changed": {
+        "name": "Maria Souza",
+        "tokens_link": f"{APP}/empresa/tokens",
+        "reset_link": f"{APP}/conta/esqueci-a-senha",
+    },
     "signup-existing-account": {
         "name": "Maria Souza",
         "login_link": f"{APP}/",
@@ -105,6 +110,20 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "domain": "padaria.com.br",
         "addon": "backup-pro",
         "link": f"{APP}/app/servicos/1",
+    },
+    "undelivered-refunded": {
+        "domain": "padaria.com.br",
+        "product": "Básico",
+        "amount_cents": 1990,
+        "currency": "BRL",
+        "link": f"{APP}/app/faturas/1",
+    },
+    "undelivered-credited": {
+        "domain": "padaria.com.br",
+        "product": "Backup Pro",
+        "amount_cents": 1490,
+        "currency": "BRL",
+        "link": f"{APP}/app/faturas/1",
     },
     "ops-alert": {
         "severity": "critical",

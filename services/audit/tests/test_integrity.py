@@ -12,7 +12,7 @@ from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
-from audit_kit import Audit, StartAudit, new_signing_key
+from audit_kit import AUDITOR, Audit, StartAudit, new_signing_key
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -21,6 +21,7 @@ from hospeda.audit.domain import AuditError, Note, key_id_of
 from hospeda.audit.keys import Signer, load_keyring, parse_private_key, raw_public
 from hospeda.audit.repository import ENTRY
 from hospeda.audit.verify import check_document
+from hospeda.runtime.errors import Forbidden
 
 
 async def three_entries(audit: Audit) -> list[str]:
@@ -78,6 +79,12 @@ async def test_verify_names_an_entry_edited_by_a_superuser(start_audit: StartAud
     code, printed = await audit.cli("verify")
     assert code == 1
     assert "first: ALTERED" in printed and ids[1] in printed
+    # the same answer for the operators' ``hospeda audit verify`` (query log.verify), staff only
+    answer = await audit.query(name="log.verify", actor=AUDITOR, company_id=None)
+    assert answer["ok"] is False and ids[1] in answer["problems"][0]
+    assert "first: ALTERED" in answer["summary"]
+    with pytest.raises(Forbidden):
+        await audit.query(name="log.verify")  # a customer
 
 
 async def test_verify_names_a_deleted_entry(start_audit: StartAudit) -> None:

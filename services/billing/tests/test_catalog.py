@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from billing_kit import STAFF, Harness
 
+from hospeda.billing.demo import DEMO_CATALOG
 from hospeda.contracts import Money
 from hospeda.contracts.billing import (
     BillingCycle,
@@ -66,7 +67,7 @@ async def test_the_demo_catalog_is_seeded_once_and_listed_by_page(billing: Harne
     await billing.seed_catalog()
     await billing.quiet()
     published = billing.watcher.of(BILLING_CATALOG, "billing.catalog.item_published")
-    assert len(published) == 9
+    assert len(published) == len(DEMO_CATALOG) == 10
     plans = await billing.ask("catalog.list", {"kind": "plan"})
     assert [p["code"] for p in plans["items"]] == ["basico", "empresarial", "profissional"]
     assert {p["whm_package"] for p in plans["items"]} == {
@@ -78,6 +79,6 @@ async def test_the_demo_catalog_is_seeded_once_and_listed_by_page(billing: Harne
     second = await billing.ask("catalog.list", {"limit": 4, "cursor": first["next_cursor"]})
     third = await billing.ask("catalog.list", {"limit": 4, "cursor": second["next_cursor"]})
     codes = [i["code"] for page in (first, second, third) for i in page["items"]]
-    assert len(codes) == 9 == len(set(codes)) and third["next_cursor"] is None
+    assert len(codes) == 10 == len(set(codes)) and third["next_cursor"] is None
     addons = {i["code"] for i in (await billing.ask("catalog.list", {"kind": "addon"}))["items"]}
     assert {"ssl", "backup-pro", "email-pro", "ip-dedicado", "seguranca"} <= addons

@@ -7,7 +7,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from hospeda.billing.domain import (
@@ -17,6 +17,7 @@ from hospeda.billing.domain import (
     InvoiceStatus,
     Totals,
     add_months,
+    addon_charge,
     allocated,
     check_amount,
     check_email,
@@ -172,6 +173,30 @@ def test_changing_back_the_same_day_costs_nothing(
     there = prorate(old_price=old, new_price=new, period_start=start, period_end=end, at=at)
     back = prorate(old_price=new, new_price=old, period_start=start, period_end=end, at=at)
     assert there.net + back.net == 0
+
+
+@given(price=prices, period=periods(), later=st.floats(0, 1))
+def test_an_addon_bought_mid_period_pays_exactly_the_days_left(
+    price: int, period: tuple[datetime, datetime, datetime], later: float
+) -> None:
+    start, end, at = period
+    assume(at < end)  # at the end the service renews: the add-on starts a period of its own
+    charge = addon_charge(price, same_cycle=True, period_start=start, period_end=end, at=at)
+    p = prorate(old_price=0, new_price=price, period_start=start, period_end=end, at=at)
+    # the same rule as a plan change: what the used days would have cost is not charged
+    assert charge == price - allocated(price, p.used_days, p.period_days)
+    assert 0 <= charge <= price
+    assert (
+        addon_charge(price, same_cycle=True, period_start=start, period_end=end, at=start) == price
+    )
+    bought_later = min(at + (end - at) * later, end - timedelta(microseconds=1))
+    assert (
+        addon_charge(price, same_cycle=True, period_start=start, period_end=end, at=bought_later)
+        <= charge
+    )
+    # on a cycle of its own, or past the period, it costs its price
+    assert addon_charge(price, same_cycle=False, period_start=start, period_end=end, at=at) == price
+    assert addon_charge(price, same_cycle=True, period_start=start, period_end=end, at=end) == price
 
 
 def test_proration_by_hand() -> None:

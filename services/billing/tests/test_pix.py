@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from hospeda.billing.pix import (
     PixError,
+    build_location,
     build_payload,
+    build_static,
     crc16,
     parse_fields,
     parse_payload,
@@ -130,3 +132,93 @@ def test_the_qr_image_is_a_png() -> None:
     uri = qr_png_data_uri("000201")
     assert uri.startswith("data:image/png;base64,")
     assert base64.b64decode(uri.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# The examples the Banco Central publishes in its BR Code manual (Manual de
+# Padrões para Iniciação do Pix, §2.7): our builders must write them byte for byte.
+MANUAL_STATIC = (
+    "00020126580014br.gov.bcb.pix0136123e4567-e12b-12d1-a456-426655440000"
+    "5204000053039865802BR5913Fulano de Tal6008BRASILIA62070503***63041D3D"
+)
+MANUAL_DYNAMIC = (
+    "00020101021226700014br.gov.bcb.pix2548pix.example.com/8b3da2f39a4140d1a91abd93113bd441"
+    "5204000053039865802BR5913Fulano de Tal6008BRASILIA62070503***630464E4"
+)
+
+
+def test_the_manuals_static_example_is_what_we_build() -> None:
+    built = build_static(
+        key="123e4567-e12b-12d1-a456-426655440000",
+        merchant_name="Fulano de Tal",
+        merchant_city="BRASILIA",
+    )
+    assert built == MANUAL_STATIC
+    code = parse_payload(MANUAL_STATIC)
+    assert code.key == "123e4567-e12b-12d1-a456-426655440000"
+    assert (code.one_time, code.txid, code.amount, code.location) == (False, None, None, None)
+
+
+def test_the_manuals_dynamic_example_is_what_we_build() -> None:
+    built = build_location(
+        location="pix.example.com/8b3da2f39a4140d1a91abd93113bd441",
+        merchant_name="Fulano de Tal",
+        merchant_city="BRASILIA",
+    )
+    assert built == MANUAL_DYNAMIC
+    code = parse_payload(MANUAL_DYNAMIC)
+    assert code.location == "pix.example.com/8b3da2f39a4140d1a91abd93113bd441"
+    assert (code.key, code.one_time, code.txid) == (None, True, None)
+
+
+def test_a_static_code_may_carry_an_amount_and_a_message() -> None:
+    text = build_static(
+        key="+5511999999999",
+        merchant_name="Hospeda",
+        merchant_city="São Paulo",
+        amount=4990,
+        message="Doação",
+    )
+    code = parse_payload(text)
+    assert (code.amount, code.one_time, code.txid, code.merchant_city) == (
+        4990,
+        False,
+        None,
+        "Sao Paulo",
+    )
+    assert "01" not in code.fields  # reusable: no point-of-initiation field
+
+
+def test_our_invoice_code_is_one_time_with_its_txid() -> None:
+    txid = txid_for(new_id())
+    code = parse_payload(
+        build_payload(key="k@x.com", merchant_name="H", merchant_city="C", amount=1, txid=txid)
+    )
+    assert (code.one_time, code.txid, code.key) == (True, txid, "k@x.com")
+
+
+@pytest.mark.parametrize(
+    ("location", "message"),
+    [
+        ("https://pix.example.com/cob/1", "without its scheme"),
+        ("", "1 to 77"),
+        ("p" * 78, "1 to 77"),
+    ],
+)
+def test_a_bad_location_cannot_make_a_code(location: str, message: str) -> None:
+    with pytest.raises(PixError, match=message):
+        build_location(location=location, merchant_name="H", merchant_city="C")
+
+
+def test_a_code_with_both_a_key_and_a_location_is_refused() -> None:
+    account = "0014br.gov.bcb.pix0101k2503a/b"
+    body = (
+        f"00020101021226{len(account):02d}{account}5204000053039865802BR5901H6001C62070503***6304"
+    )
+    with pytest.raises(PixError, match="a key or a location"):
+        parse_payload(body + crc16(body))
+
+
+def test_an_unknown_point_of_initiation_is_refused() -> None:
+    body = MANUAL_DYNAMIC[:-4].replace("010212", "010213", 1)
+    with pytest.raises(PixError, match="point of initiation"):
+        parse_payload(body + crc16(body))

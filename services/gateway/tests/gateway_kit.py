@@ -45,7 +45,7 @@ from hospeda.contracts.notify import SendNotification
 from hospeda.contracts.queries import Query, QueryError, QueryReply
 from hospeda.contracts.topics import NOTIFY_COMMANDS, QUERY_TOPICS
 from hospeda.devstack.servers import free_port
-from hospeda.gateway.app import create_app
+from hospeda.gateway.app import create_app, uvicorn_options
 from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.deps import Collaborators
 from hospeda.gateway.outgoing import Origin
@@ -98,10 +98,12 @@ def gateway_settings(
 class GatewayServer:
     """The gateway app on a free port, in its own thread and event loop."""
 
-    def __init__(self, settings: GatewaySettings, peers: Peers | None = None) -> None:
+    def __init__(
+        self, settings: GatewaySettings, peers: Peers | None = None, *, port: int | None = None
+    ) -> None:
         self.settings = settings
         self.app = create_app(settings)
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.peers = peers
         self._server = uvicorn.Server(
@@ -109,10 +111,9 @@ class GatewayServer:
                 self.app,
                 host="127.0.0.1",
                 port=self.port,
-                log_config=None,
-                lifespan="on",
                 loop="asyncio",
                 access_log=False,
+                **uvicorn_options(settings),
             )
         )
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -565,6 +566,13 @@ class Totp:
         self.last_step = step
         return pyotp.TOTP(self.secret).at(step * 30)
 
+    async def fresh_code(self) -> str:
+        """A code never used yet, waiting for the next 30 s window when both the
+        current and the next step are spent (a used code is refused: replay)."""
+        while (self.last_step + 1) > int(time.time()) // 30 + 1:
+            await asyncio.sleep(30 - time.time() % 30 + 0.05)
+        return self.code()
+
 
 @dataclass
 class Person:
@@ -663,7 +671,7 @@ class Harness:
             assert person.totp is not None, "2FA is on but the test has no authenticator"
             answer = expect(
                 await person.browser.post(
-                    "/api/v1/auth/login/2fa", json={"code": person.totp.code()}
+                    "/api/v1/auth/login/2fa", json={"code": await person.totp.fresh_code()}
                 ),
                 200,
             )
@@ -741,10 +749,10 @@ async def make_harness(
     """Start the gateway with settings overridden by keyword (e.g. ``login_max_failures_per_ip=3``)."""
     started: list[Harness] = []
 
-    async def make(**settings: Any) -> Harness:
+    async def make(*, port: int | None = None, **settings: Any) -> Harness:
         peers = Peers(kafka_bootstrap)
         server = GatewayServer(
-            gateway_settings(database_url, kafka_bootstrap, redis_url, **settings), peers
+            gateway_settings(database_url, kafka_bootstrap, redis_url, **settings), peers, port=port
         )
         await server.start()
         kit = Harness(server, peers, kafka_bootstrap, database_url)

@@ -196,3 +196,65 @@ async def test_a_command_is_followed_by_its_operation_id(harness: Harness) -> No
     missing = await stranger.browser.get(f"/api/v1/operations/{uuid4()}")
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json()["code"] == missing.json()["code"]
+
+
+async def replay(person: Any, last_event_id: str, until_id: str) -> list[dict[str, Any]]:
+    """Reconnect like a browser (``Last-Event-ID``) and read until ``until_id``."""
+    browser = person.browser
+    headers = {
+        "Cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.items()),
+        "Last-Event-ID": last_event_id,
+    }
+    got: list[dict[str, Any]] = []
+    async with browser.client.stream("GET", "/api/v1/events", headers=headers) as response:
+        assert response.status_code == 200
+        event: dict[str, Any] = {}
+        async for line in response.aiter_lines():
+            if line.startswith(("event:", "id:")):
+                name, _, value = line.partition(":")
+                event[name] = value.strip()
+            elif not line and event:
+                got.append(event)
+                if event.get("id") == until_id:
+                    return got
+                event = {}
+    return got
+
+
+async def test_a_reconnecting_stream_replays_what_it_missed(harness: Harness) -> None:
+    """A phone that slept: on reconnect (``Last-Event-ID``) it gets every event
+    it missed, in order, only those its role may see, then the live feed."""
+    alice = await harness.sign_up(company="Padaria")
+    tech = await harness.invite(alice, CompanyRole.TECHNICAL)  # no invoices:read
+    await harness.server.events_ready()
+    producer = AIOKafkaProducer(bootstrap_servers=harness.bootstrap)
+    await producer.start()
+    stream = EventStream(alice.browser)
+    try:
+        await asyncio.wait_for(stream.opened.wait(), 20)
+        seen = await send(producer, paid("A-1"), BILLING_INVOICE, alice.company_id)
+        await stream.wait_for(has_id(seen), "the first invoice")
+        await stream.close()  # the phone sleeps
+
+        missed_invoice = await send(producer, paid("A-2"), BILLING_INVOICE, alice.company_id)
+        missed_job = await send(producer, queued(), PROVISIONING_JOB, alice.company_id)
+        key = f"hospeda:events:company:{alice.company_id}"
+
+        async def kept() -> bool:
+            raw = await harness.server.call(lambda gateway: gateway.redis.lrange(key, 0, -1))
+            return missed_job in b"".join(raw).decode()
+
+        await eventually(kept, timeout=20)
+
+        again = await replay(alice, seen, until_id=missed_job)
+        ids = [e["id"] for e in again if not e["event"].startswith("identity.")]
+        assert ids == [missed_invoice, missed_job]  # in order, nothing seen before
+        assert again[0]["event"] == "billing.invoice.paid"
+
+        tech_again = await replay(tech, seen, until_id=missed_job)
+        assert [e["id"] for e in tech_again if not e["event"].startswith("identity.")] == [
+            missed_job
+        ]  # the invoice is not the technical role's to see, replayed or live
+    finally:
+        await stream.close()
+        await producer.stop()

@@ -6,12 +6,22 @@ All amounts are integer cents with an ISO 4217 currency (see ``Money``).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import Field
 
 from hospeda.contracts.envelope import Contract, Money, Payload, UtcDatetime
+
+AddonFamily = Annotated[
+    str | None,
+    Field(
+        max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="Add-ons only: tiers of one family can change into each other "
+        "(upgrade, downgrade); no other change exists. Absent: a family of its own.",
+    ),
+]
 
 
 class BillingCycle(StrEnum):
@@ -152,6 +162,7 @@ class PublishCatalogItem(Payload):
     whm_package: str | None = Field(
         default=None, max_length=64, description="Plans only: the WHM package."
     )
+    family: AddonFamily = None
 
 
 class RetireCatalogItem(Payload):
@@ -190,6 +201,7 @@ class CatalogItemPublished(Payload):
     recurring: bool = True
     prices: tuple[Price, ...]
     whm_package: str | None = Field(default=None, description="Plans only: the WHM package.")
+    family: AddonFamily = None
     active: bool = True
 
 
@@ -392,8 +404,22 @@ class SubscriptionSuspended(Payload):
     reason: str
 
 
+class SubscriptionUndelivered(Payload):
+    """A paid plan or add-on could not be provisioned (provisioning gave up and an
+    operator was alerted). It is not renewed or dunned until an operator retries
+    (then ``reactivated``) or it is cancelled (then what it cost is given back).
+    Key: subscription id."""
+
+    TYPE: ClassVar[str] = "billing.subscription.undelivered"
+    subscription_id: UUID
+    service_id: UUID
+    reason: str
+    job_id: UUID | None = None
+
+
 class SubscriptionReactivated(Payload):
-    """A suspended subscription is active again (its invoice was paid). Key: subscription id."""
+    """A suspended subscription is active again (its invoice was paid), or an
+    undelivered one was provisioned after all. Key: subscription id."""
 
     TYPE: ClassVar[str] = "billing.subscription.reactivated"
     subscription_id: UUID

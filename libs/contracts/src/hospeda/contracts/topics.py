@@ -137,6 +137,7 @@ BILLING_SUBSCRIPTION = Topic(
         billing.SubscriptionChanged,
         billing.SubscriptionCancelled,
         billing.SubscriptionSuspended,
+        billing.SubscriptionUndelivered,
         billing.SubscriptionReactivated,
         billing.SubscriptionTerminated,
     ),

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from hospeda.devstack.servers import (
     Server,
+    free_port,
     port_open,
     preferred_port,
     start_broker,
@@ -99,6 +100,7 @@ class Stack:
         database_urls: dict[str, str] | None = None,
         data_dir: Path | None = None,
         echo: bool = True,
+        metrics_base_port: int | None = None,
     ) -> None:
         self.root = root
         self.data_dir = data_dir or root / ".hospeda"
@@ -106,8 +108,13 @@ class Stack:
         self.environ = dict(os.environ if environ is None else environ)
         self.database_urls = database_urls
         self.echo = echo
+        self.metrics_base_port = metrics_base_port
         self.output: dict[str, list[str]] = {}
         self.links: dict[str, str] = {}
+        self.metrics_ports: dict[str, int] = {}
+        self.service_env: dict[
+            str, str
+        ] = {}  # what the services were started with (tests read simulator URLs)
         self.servers: list[Server] = []
         self.running: dict[str, Running] = {}
         self.stopping = False
@@ -161,11 +168,23 @@ class Stack:
 
     # --- processes ---------------------------------------------------------------------
 
+    def metrics_env(self, service: str) -> dict[str, str]:
+        """Each process its own /metrics port: 9464, 9465, … when free, else any free one."""
+        if service not in self.metrics_ports:
+            self.metrics_ports[service] = (
+                free_port()  # tests: never the well-known ports
+                if self.metrics_base_port is None
+                else preferred_port(self.metrics_base_port + len(self.metrics_ports))
+            )
+        return {"HOSPEDA_METRICS_PORT": str(self.metrics_ports[service])}
+
     async def specs(self, env: dict[str, str]) -> list[ProcessSpec]:
         python = sys.executable
         specs = [
             ProcessSpec(
-                name, [python, "-m", f"hospeda.{name}"], {**env, **await self.database_env(name)}
+                name,
+                [python, "-m", f"hospeda.{name}"],
+                {**env, **await self.database_env(name), **self.metrics_env(name)},
             )
             for name in SERVICES
         ]
@@ -176,6 +195,7 @@ class Stack:
                 {
                     **env,
                     **await self.database_env("gateway"),
+                    **self.metrics_env("gateway"),
                     "GATEWAY_PORT": str(self.gateway_port),
                 },
                 port=self.gateway_port,
@@ -234,6 +254,7 @@ class Stack:
         simulators = [spec for plan in plans for spec in plan.processes]
         for plan in plans:
             env.update(plan.env)
+        self.service_env = dict(env)
         for i, spec in enumerate(simulators):
             spec.env = {**env, **spec.env}
             self.running[spec.name] = await self.spawn(spec, COLORS[(i + 6) % len(COLORS)])
@@ -274,6 +295,8 @@ class Stack:
             )
             for name, url in self.links.items():
                 _say(f"{name}: {url}")
+            ports = ", ".join(f"{name} :{port}" for name, port in self.metrics_ports.items())
+            _say(f"/metrics: {ports}")
         await self.supervise()
 
     async def stop(self) -> None:
@@ -311,7 +334,10 @@ async def main(root: Path) -> None:
     environ = {**os.environ}
     environ.setdefault("HOSPEDA_DEMO", "1")  # `make run` seeds a demo; tests do not
     stack = Stack(
-        root=root, gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")), environ=environ
+        root=root,
+        gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")),
+        environ=environ,
+        metrics_base_port=9464,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -18,6 +18,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -124,3 +125,37 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}")
         await asyncio.sleep(interval)
+
+
+# --- a real browser: Debian's Chromium, driven by Playwright ----------------------------------
+
+SCREENSHOTS = Path(__file__).resolve().parents[5] / "docs" / "screenshots"
+"""Where browser tests save the pages they look at (the README shows two)."""
+
+
+@pytest.fixture(scope="session")
+async def chromium() -> AsyncIterator[Any]:
+    """Headless Chromium from the system (``make install`` puts Debian's there);
+    Playwright never downloads a browser here."""
+    import shutil
+
+    from playwright.async_api import async_playwright
+
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail("no chromium on PATH: run `make install` (deploy/dev/install-browser.sh)")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=path, headless=True)
+        yield browser
+        await browser.close()
+
+
+async def screenshot(page: Any, name: str, widths: tuple[int, ...] = (390, 1280)) -> None:
+    """Save ``page`` at a phone's and a desktop's width as docs/screenshots/<name>-<width>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    before = page.viewport_size
+    for width in widths:
+        await page.set_viewport_size({"width": width, "height": 844 if width < 600 else 900})
+        await page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+    if before:
+        await page.set_viewport_size(before)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hospeda.runtime import outbox
+from hospeda.runtime import outbox, telemetry
 
 # SQLModel nudges every ``execute`` towards ``exec``; the runtime runs Core
 # INSERT/UPDATE/DELETE statements on purpose, where ``exec`` does not apply.
@@ -74,6 +74,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
+        telemetry.instrument_engine(self.engine)
         self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._before_commit: list[BeforeCommit] = []

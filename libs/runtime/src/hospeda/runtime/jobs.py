@@ -38,6 +38,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from opentelemetry import propagate, trace
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hospeda.contracts import Actor, Envelope, Payload, Topic, new_id
@@ -55,11 +56,12 @@ from hospeda.contracts.jobs import (
 )
 from hospeda.contracts.ops import OperatorAlertRaised, Severity
 from hospeda.contracts.topics import OPS_ALERT
-from hospeda.runtime import outbox
+from hospeda.runtime import metrics, outbox
 from hospeda.runtime.clock import Clock, SystemClock
 from hospeda.runtime.db import Database, stable_lock_key
 from hospeda.runtime.errors import NotFound, PermanentError
 from hospeda.runtime.models import Job, JobLog
+from hospeda.runtime.telemetry import correlated
 from hospeda.runtime.types import UtcDateTime
 
 log = logging.getLogger(__name__)
@@ -141,6 +143,8 @@ class _Outcome:
     error: BaseException | None = None
     permanent: bool = False
     emitted: list[tuple[Payload, Topic | str, str | UUID | None]] = field(default_factory=list)
+    trace_context: dict[str, str] = field(default_factory=dict)
+    """The attempt's own span: what it emits continues from there."""
 
 
 JobHandler = Callable[["JobContext"], Awaitable[Any]]
@@ -648,15 +652,17 @@ class JobEngine:
         *,
         topic: Topic | str,
         key: str | UUID | None,
+        trace_context: dict[str, str] | None = None,
     ) -> None:
         """Publish ``payload`` as caused by ``job``, in ``session``'s transaction,
-        on the job's trace (its outcomes and ``on_failure`` hooks)."""
+        on the job's trace (its outcomes and ``on_failure`` hooks): under the
+        attempt's span when given, else under what enqueued the job."""
         outbox.add(
             session,
             self._envelope(payload, job),
             topic=topic,
             key=key,
-            trace_context=job.trace_context,
+            trace_context=trace_context or job.trace_context,
         )
 
     def _envelope(self, payload: Payload, job: ClaimedJob) -> Envelope[Any]:
@@ -870,12 +876,16 @@ class JobWorker:
         outcome = _Outcome(job)
         spec = self.engine.kinds.get(job.kind)
         parent = propagate.extract(job.trace_context)
-        with tracer.start_as_current_span(
-            f"job {job.kind}",
-            context=parent,
-            kind=trace.SpanKind.CONSUMER,
-            attributes={"hospeda.job.id": str(job.id), "hospeda.job.attempt": job.attempt},
-        ) as span:
+        with (
+            tracer.start_as_current_span(
+                f"job {job.kind}",
+                context=parent,
+                kind=trace.SpanKind.CONSUMER,
+                attributes={"hospeda.job.id": str(job.id), "hospeda.job.attempt": job.attempt},
+            ) as span,
+            correlated(job.correlation_id or job.id),
+        ):
+            propagate.inject(outcome.trace_context)
             if spec is None:
                 outcome.error, outcome.permanent = (
                     PermanentError(f"no handler for job kind {job.kind!r}"),
@@ -891,6 +901,14 @@ class JobWorker:
             except Exception as exc:
                 outcome.error = exc
                 span.record_exception(exc)
+            # one line per attempt, on the job's trace and correlation (logs ↔ traces)
+            log.info(
+                "job %s %s attempt %d: %s",
+                job.kind,
+                job.id,
+                job.attempt,
+                "done" if outcome.error is None else _describe(outcome.error),
+            )
         return outcome
 
     # --- one transaction: outcomes, then the next claim --------------------------------
@@ -1126,7 +1144,9 @@ class JobWorker:
             job = outcome.job
             log_rows.append(_log_row(job, now, "succeeded", f"succeeded on attempt {job.attempt}"))
             for payload, topic, key in outcome.emitted:
-                engine.emit(session, job, payload, topic=topic, key=key)
+                engine.emit(
+                    session, job, payload, topic=topic, key=key, trace_context=outcome.trace_context
+                )
             if engine.emit_events:
                 event = JobSucceeded(
                     job_id=job.id, queue=job.queue, kind=job.kind, key=job.key, attempts=job.attempt
@@ -1149,6 +1169,7 @@ class JobWorker:
             )
         for outcome, at in retries:
             job, error = outcome.job, _describe(outcome.error)
+            metrics.JOB_RETRIES.labels(engine.service, job.kind).inc()
             wait = (at - now).total_seconds()
             log_rows.append(
                 _log_row(
@@ -1182,6 +1203,7 @@ class JobWorker:
                 [{"b_seq": o.job.seq, "b_error": _describe(o.error)} for o in failures],
             )
         for outcome in failures:
+            metrics.JOBS_FAILED.labels(engine.service, outcome.job.kind).inc()
             await self._dead_letter(session, outcome, now, log_rows)
         if log_rows:
             await session.execute(sa.insert(_log), log_rows)
@@ -1234,23 +1256,36 @@ class JobWorker:
 
     async def _renew_leases(self) -> None:
         interval = max(self.lease.total_seconds() / 3, 0.05)
-        while True:
-            await asyncio.sleep(interval)
-            held = list(self._inflight.values())
-            if not held:
-                continue
-            try:
-                async with self.db.transaction() as session:
-                    await session.execute(
-                        sa.update(_job)
-                        .where(
-                            _job.c.seq.in_([j.seq for j in held]),
-                            _job.c.lease_owner == self.worker_id,
+        # On PostgreSQL the renewals have a connection of their own: queued behind
+        # the jobs' transactions in a busy pool, a lease could run out while its
+        # job's effects are committed and its outcome is not yet, and another
+        # worker would then run the job again.
+        keeper = (
+            create_async_engine(self.db.url, pool_size=1, max_overflow=0)
+            if self.db.is_postgres
+            else self.db.engine
+        )
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                held = list(self._inflight.values())
+                if not held:
+                    continue
+                try:
+                    async with keeper.begin() as connection:
+                        await connection.execute(
+                            sa.update(_job)
+                            .where(
+                                _job.c.seq.in_([j.seq for j in held]),
+                                _job.c.lease_owner == self.worker_id,
+                            )
+                            .values(lease_until=self.engine.clock.now() + self.lease)
                         )
-                        .values(lease_until=self.engine.clock.now() + self.lease)
-                    )
-            except Exception:
-                log.exception("could not renew job leases")
+                except Exception:
+                    log.exception("could not renew job leases")
+        finally:
+            if keeper is not self.db.engine:
+                await keeper.dispose()
 
     async def _release_unstarted(self) -> None:
         unstarted: list[ClaimedJob] = []

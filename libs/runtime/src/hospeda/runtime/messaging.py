@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,10 +42,11 @@ from hospeda.contracts import (
 from hospeda.contracts.ops import CommandRejected
 from hospeda.contracts.queries import Query, QueryError, QueryReply
 from hospeda.contracts.topics import OPS_COMMAND, QUERY_TOPICS
-from hospeda.runtime import inbox, outbox
+from hospeda.runtime import inbox, metrics, outbox
 from hospeda.runtime.broker import publish
 from hospeda.runtime.db import Database
 from hospeda.runtime.errors import Forbidden, NotFound, PermanentError
+from hospeda.runtime.telemetry import correlated
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hospeda.runtime.messaging")
@@ -291,6 +293,7 @@ class MessageConsumer:
                 await self._settle_failure(item, exc)
 
     async def _apply(self, items: list[_Item]) -> None:
+        started = time.perf_counter()
         async with self.db.transaction() as session:
             fresh = await inbox.claim(session, self.group_id, (i.envelope.id for i in items))
             seen: set[UUID] = set()
@@ -298,14 +301,25 @@ class MessageConsumer:
                 message_id = item.envelope.id
                 if message_id not in fresh or message_id in seen:
                     self.duplicates += 1
+                    metrics.MESSAGES_DUPLICATE.labels(self.router.service, item.record.topic).inc()
                     continue
                 seen.add(message_id)
                 context = MessageContext(
                     session, item.envelope, Delivery.of(item.record), self.router.service
                 )
-                with _consumer_span(item.record, item.envelope, self.group_id):
+                with (
+                    _consumer_span(item.record, item.envelope, self.group_id),
+                    correlated(item.envelope.correlation_id),
+                ):
                     await item.handler(item.envelope, context)
         self.applied += len(seen)
+        elapsed = time.perf_counter() - started
+        for item in items:  # one transaction for the batch: its time shared out
+            if item.envelope.id in seen:
+                metrics.MESSAGES_HANDLED.labels(self.router.service, item.record.topic).inc()
+                metrics.HANDLER_DURATION.labels(self.router.service, item.record.topic).observe(
+                    elapsed / len(seen)
+                )
 
     async def _settle_failure(self, item: _Item, exc: Exception) -> None:
         """A single message failed: retry it in place while the failure is the
@@ -325,7 +339,7 @@ class MessageConsumer:
                 attempt += 1
         if not isinstance(exc, PermanentError):
             log.error("handler for %s failed", item.envelope.type, exc_info=exc)
-        await self.dead_letter(item.record, f"{type(exc).__name__}: {exc}")
+        await self.dead_letter(item.record, f"{type(exc).__name__}: {exc}", kind=type(exc).__name__)
         await self._tell_the_sender(item.envelope, item.record.topic, exc)
 
     async def _tell_the_sender(self, envelope: Envelope[Any], topic: str, exc: Exception) -> None:
@@ -353,8 +367,12 @@ class MessageConsumer:
         except Exception:
             log.exception("could not announce the rejection of %s", envelope.id)
 
-    async def dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
-        """Park ``record`` on ``<topic>.dlq`` with why and where it came from."""
+    async def dead_letter(
+        self, record: ConsumerRecord[Any, Any], reason: str, *, kind: str = "unreadable"
+    ) -> None:
+        """Park ``record`` on ``<topic>.dlq`` with why and where it came from;
+        ``kind`` (an error class, ``unreadable``) labels the failure metric."""
+        metrics.MESSAGES_FAILED.labels(self.router.service, record.topic, kind).inc()
         headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("x-dlq-")]
         headers += [
             ("x-dlq-reason", reason[:1000].encode()),
@@ -387,11 +405,15 @@ class MessageConsumer:
             await self.dead_letter(record, str(exc))
             return
         if reply_to is None or not isinstance(envelope.payload, Query):
-            await self.dead_letter(record, "not a query with a reply-to header")
+            await self.dead_letter(record, "not a query with a reply-to header", kind="not_a_query")
             return
         if utcnow() - envelope.occurred_at > self.stale_query_after:
             return  # the asker gave up long ago
-        reply = await self._run_query(envelope, record)
+        with correlated(envelope.correlation_id):
+            reply = await self._run_query(envelope, record)
+        outcome = "ok" if reply.ok else (reply.error.code if reply.error else "internal")
+        name = envelope.payload.name if envelope.payload.name in self.router.queries else "unknown"
+        metrics.QUERIES_ANSWERED.labels(self.router.service, name, outcome).inc()
         answer = Envelope.of(reply, actor=Actor.system(self.router.service), cause=envelope)
         try:
             await publish(self.producer, answer, topic=reply_to, key=None)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hospeda.runtime import outbox
+from hospeda.runtime import metrics, outbox
 from hospeda.runtime.db import Database, stable_lock_key
 from hospeda.runtime.models import OutboxMessage
 
@@ -37,6 +37,7 @@ class OutboxRelay:
     ) -> None:
         self.db = db
         self.producer = producer
+        self.service = service
         self.batch_size = batch_size
         self.idle_interval = idle_interval
         self._lock_key = stable_lock_key(f"outbox-relay:{service}")
@@ -86,6 +87,9 @@ class OutboxRelay:
             else:
                 await session.execute(sa.delete(table).where(table.c.seq.in_(sent)))
         self.published += len(rows)
+        for row in rows:
+            kind = next((v for k, v in row.headers if k == "type"), "unknown")
+            metrics.MESSAGES_PUBLISHED.labels(self.service, row.topic, kind).inc()
         return len(rows)
 
     async def run(self) -> None:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
 
-from hospeda.runtime import heartbeat
+import sqlalchemy as sa
+
+from hospeda.runtime import heartbeat, lag, metrics
 from hospeda.runtime.broker import (
     ensure_topics,
     kafka_client_options,
@@ -24,7 +27,7 @@ from hospeda.runtime.broker import (
     make_producer,
 )
 from hospeda.runtime.db import Database
-from hospeda.runtime.jobs import JobEngine, JobWorker
+from hospeda.runtime.jobs import JobEngine, JobState, JobWorker
 from hospeda.runtime.messaging import MessageConsumer, MessageRouter
 from hospeda.runtime.migrate import MigrationSet, upgrade
 from hospeda.runtime.relay import OutboxRelay
@@ -52,7 +55,10 @@ class ServiceRuntime:
         self.service = settings.service_name
         setup_logging(self.service, level=settings.log_level, json_lines=settings.log_json)
         setup_tracing(
-            self.service, instance_id=settings.instance_id, otlp_endpoint=settings.otlp_endpoint
+            self.service,
+            instance_id=settings.instance_id,
+            otlp_endpoint=settings.otlp_endpoint,
+            console=settings.trace_console,
         )
         self.db = Database(settings.database_url)
         self.migrations = tuple(migrations)
@@ -119,7 +125,12 @@ class ServiceRuntime:
         self.relay.start()
         for worker in self.workers:
             worker.start()
+        metrics.serve(
+            self.service, host=self.settings.metrics_host, port=self.settings.metrics_port
+        )
         loops = list(self._background)
+        if self.settings.metrics_port:
+            loops.append(("metrics", self._sample))
         if self.settings.heartbeat_file is not None:
             loops.append(("heartbeat", partial(heartbeat.beat, self.settings.heartbeat_file)))
         self._tasks = [
@@ -127,6 +138,52 @@ class ServiceRuntime:
         ]
         self._started = True
         log.info("%s started", self.service)
+
+    async def _sample(self) -> None:
+        """Keep the sampled gauges current: jobs by state, outbox backlog, the
+        lag of this service's consumer groups, its dead-letter topics' size.
+        A failed sample is skipped (the gauges keep their last values)."""
+        offsets: lag.Offsets | None = None
+        try:
+            while True:
+                try:
+                    await self._sample_database()
+                    if self.router.topics:
+                        if offsets is None:
+                            offsets = lag.Offsets(
+                                self.settings.kafka_bootstrap_servers,
+                                kafka_client_options(self.settings),
+                            )
+                            await offsets.start()
+                        await self._sample_kafka(offsets)
+                except Exception as exc:
+                    log.debug("metrics sample failed: %s", exc)
+                await asyncio.sleep(self.settings.metrics_interval_s)
+        finally:
+            if offsets is not None:
+                await offsets.stop()
+
+    async def _sample_database(self) -> None:
+        async with self.db.read() as connection:
+            backlog = await connection.execute(sa.text("SELECT count(*) FROM outbox_message"))
+            metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog.scalar() or 0)
+        engines = {worker.engine for worker in self.workers}
+        if engines:
+            async with self.db.transaction() as session:
+                for engine in engines:
+                    for queue, states in (await engine.counts(session)).items():
+                        for state in JobState:
+                            metrics.JOBS.labels(self.service, queue, state.value).set(
+                                states.get(state.value, 0)
+                            )
+
+    async def _sample_kafka(self, offsets: lag.Offsets) -> None:
+        topics = self.router.topics
+        group = await offsets.group_lag(self.consumer.group_id, topics)
+        for topic, behind in group.by_topic().items():
+            metrics.CONSUMER_LAG.labels(self.service, group.group, topic).set(behind)
+        for topic in topics:
+            metrics.DLQ_MESSAGES.labels(self.service, topic).set(await offsets.size(f"{topic}.dlq"))
 
     async def migrate(self) -> None:
         """Bring this service's database schema up to date, and nothing else
@@ -195,6 +252,17 @@ def run(runtime_factory: Callable[[], ServiceRuntime], argv: Sequence[str] | Non
         runner: Callable[[Any], Any] = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a dependency; keep the fallback honest
         runner = asyncio.run
+
+    # Log as JSON from the first line: settings and keys are read (and may
+    # warn) before the runtime exists; the runtime's own setup is then a no-op.
+    main_module = sys.modules.get("__main__")
+    spec = getattr(main_module, "__spec__", None)
+    name = spec.name.split(".")[1] if spec and spec.name.startswith("hospeda.") else "service"
+    setup_logging(
+        name,
+        level=os.environ.get("HOSPEDA_LOG_LEVEL", "INFO"),
+        json_lines=os.environ.get("HOSPEDA_LOG_JSON", "true").lower() not in ("0", "false", "no"),
+    )
 
     async def main() -> None:
         runtime = runtime_factory()

@@ -136,7 +136,35 @@ class ServiceSettings(KafkaClientSettings):
         description="Create missing topics at start-up. Off where the deploy creates them "
         "(the topic job, Strimzi) and the services' principals may not.",
     )
-    otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="OTLP/HTTP collector for traces (`…/v1/traces` is appended); empty: "
+        "spans are not recorded (trace ids still travel).",
+    )
+    trace_console: bool = Field(
+        default=False,
+        validation_alias="HOSPEDA_TRACE_CONSOLE",
+        description="Print every finished span on stderr, one JSON line each.",
+    )
+    metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        validation_alias="HOSPEDA_METRICS_PORT",
+        description="Port of the Prometheus /metrics endpoint; 0: none.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        validation_alias="HOSPEDA_METRICS_HOST",
+        description="Address the /metrics endpoint listens on (0.0.0.0 in a container).",
+    )
+    metrics_interval_s: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias="HOSPEDA_METRICS_INTERVAL_S",
+        description="How often jobs, outbox backlog, consumer lag and DLQ sizes are sampled.",
+    )
     log_level: str = Field(default="INFO", validation_alias="HOSPEDA_LOG_LEVEL")
     log_json: bool = Field(default=True, validation_alias="HOSPEDA_LOG_JSON")
     kafka_session_timeout_ms: int = Field(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -49,6 +51,24 @@ class BillingSettings(ServiceSettings):
         description="Where the ingress listens; 0.0.0.0 in a container behind the TLS proxy.",
     )
     webhook_port: int = Field(default=8010, ge=0, le=65535, description="0: no ingress.")
+
+    undelivered_policy: Literal["refund", "credit"] = Field(
+        default="refund",
+        description=(
+            "What a paid service that provisioning could not deliver gives back when it is "
+            "cancelled (by an operator, or by the customer tired of waiting): `refund` what "
+            "its current period cost to the method that paid it (what was paid with credit "
+            "goes back as credit), or keep it all as `credit` on the account."
+        ),
+    )
+    dispute_policy: Literal["keep", "suspend_on_open", "suspend_on_loss"] = Field(
+        default="suspend_on_loss",
+        description=(
+            "What a card dispute (chargeback) does to the services it paid for: keep them, "
+            "suspend them when the dispute opens (back when it is won), or only when it is lost. "
+            "Staff are alerted in every case."
+        ),
+    )
 
     # --- direct Pix (BR Code) -----------------------------------------------------------------
     pix_key: str | None = Field(

@@ -53,6 +53,7 @@ DEMO_CATALOG: tuple[PublishCatalogItem, ...] = (
     PublishCatalogItem(
         code="ssl",
         kind=ProductKind.ADDON,
+        family="ssl",
         name="Certificado SSL",
         description="Certificado SSL com validação de domínio",
         prices=_prices(990),
@@ -60,6 +61,7 @@ DEMO_CATALOG: tuple[PublishCatalogItem, ...] = (
     PublishCatalogItem(
         code="backup-pro",
         kind=ProductKind.ADDON,
+        family="backup",
         name="Backup Pro",
         description="Backups diários guardados por 30 dias, restauração em um clique",
         prices=_prices(1490),
@@ -67,13 +69,23 @@ DEMO_CATALOG: tuple[PublishCatalogItem, ...] = (
     PublishCatalogItem(
         code="email-pro",
         kind=ProductKind.ADDON,
+        family="email",
         name="E-mail Profissional",
         description="Caixas de 25 GB com antispam e antivírus",
         prices=_prices(1290),
     ),
     PublishCatalogItem(
+        code="email-business",
+        kind=ProductKind.ADDON,
+        family="email",
+        name="E-mail Business",
+        description="Caixas ilimitadas e até 2.000 envios por hora",
+        prices=_prices(2490),
+    ),
+    PublishCatalogItem(
         code="ip-dedicado",
         kind=ProductKind.ADDON,
+        family="dedicated-ip",
         name="IP dedicado",
         description="Um endereço IPv4 só para o seu site",
         prices=_prices(2500, setup_fee=5000),
@@ -81,6 +93,7 @@ DEMO_CATALOG: tuple[PublishCatalogItem, ...] = (
     PublishCatalogItem(
         code="seguranca",
         kind=ProductKind.ADDON,
+        family="security",
         name="Segurança",
         description="Firewall de aplicação e varredura diária de malware",
         prices=_prices(1990),
@@ -88,6 +101,7 @@ DEMO_CATALOG: tuple[PublishCatalogItem, ...] = (
     PublishCatalogItem(
         code="migracao",
         kind=ProductKind.ADDON,
+        family="migration",
         name="Migração assistida",
         description="Nossa equipe traz o seu site de outra hospedagem",
         recurring=False,

@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from hospeda.contracts.billing import BillingCycle, ProductKind
 from hospeda.runtime.errors import NotFound, PermanentError
@@ -192,6 +192,46 @@ def prorate(
     )
 
 
+class HasFamily(Protocol):
+    code: str
+    family: str | None
+
+
+def addon_family(product: HasFamily) -> str:
+    """The family of an add-on: tiers of one family change into each other."""
+    return product.family or product.code
+
+
+def check_addon_change(from_product: HasFamily, to_product: HasFamily) -> None:
+    """The one rule of add-on changes, the same provisioning applies (its
+    ``addons.validate(..., same_family=True)``): only within a family."""
+    if addon_family(from_product) != addon_family(to_product):
+        raise InvalidInput(
+            f"{from_product.code} só muda para outro nível da mesma família; para ter "
+            f"{to_product.code}, contrate-o à parte / {from_product.code} only changes to another "
+            f"tier of its family; buy {to_product.code} on its own"
+        )
+
+
+def addon_charge(
+    price: int,
+    *,
+    same_cycle: bool,
+    period_start: datetime | None,
+    period_end: datetime | None,
+    at: datetime,
+) -> int:
+    """What an add-on bought at ``at`` costs until its service's next renewal: on
+    the service's cycle, the rest of the service's period by whole days (rule 3,
+    the day in progress charged; from then on it renews with the service at its
+    full price). On a cycle of its own, or on a service with no period, its full price."""
+    if not same_cycle or period_start is None or period_end is None or period_end <= at:
+        return price
+    return prorate(
+        old_price=0, new_price=price, period_start=period_start, period_end=period_end, at=at
+    ).remaining_charge
+
+
 # --- invoices -----------------------------------------------------------------------------
 
 
@@ -319,6 +359,9 @@ class SubscriptionStatus(StrEnum):
     """Ordered, waiting for its first payment (never provisioned)."""
     ACTIVE = "active"
     SUSPENDED = "suspended"
+    PROVISIONING_FAILED = "provisioning_failed"
+    """Paid, but provisioning gave up: not renewed or dunned; an operator retries
+    (back to active) or it is cancelled (what it cost is given back)."""
     CANCELLED = "cancelled"
     """Ended by the customer (at period end or at once)."""
     TERMINATED = "terminated"
@@ -326,11 +369,17 @@ class SubscriptionStatus(StrEnum):
 
 
 LIVE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED)
+HELD = (SubscriptionStatus.PENDING, *LIVE, SubscriptionStatus.PROVISIONING_FAILED)
+"""Statuses that hold an add-on code on a service (not sold twice)."""
+DOMAIN_HOLDERS = (*LIVE, SubscriptionStatus.PROVISIONING_FAILED)
+"""A plan in these holds its domain: paid for. An unpaid order holds it only
+against its own company, until its invoice is due."""
 
 _SUBSCRIPTION_PT = {
     SubscriptionStatus.PENDING: "aguardando pagamento",
     SubscriptionStatus.ACTIVE: "ativa",
     SubscriptionStatus.SUSPENDED: "suspensa",
+    SubscriptionStatus.PROVISIONING_FAILED: "com falha na ativação",
     SubscriptionStatus.CANCELLED: "cancelada",
     SubscriptionStatus.TERMINATED: "encerrada",
 }

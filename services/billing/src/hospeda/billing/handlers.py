@@ -8,7 +8,8 @@ from hospeda.billing.queries import register_queries
 from hospeda.billing.service import Billing, Unit
 from hospeda.contracts import Envelope
 from hospeda.contracts import billing as msg
-from hospeda.contracts.topics import BILLING_COMMANDS, PROVISIONING_COMMANDS
+from hospeda.contracts.provisioning import AddonEnabled, ServiceActivated, ServiceProvisioningFailed
+from hospeda.contracts.topics import BILLING_COMMANDS, PROVISIONING_COMMANDS, PROVISIONING_SERVICE
 from hospeda.runtime.jobs import JobEngine
 from hospeda.runtime.jobs_api import expose_jobs
 from hospeda.runtime.messaging import MessageContext, MessageRouter
@@ -22,7 +23,7 @@ def build_router(
     router = router or MessageRouter("billing")
     forward_probes(router, listen=BILLING_COMMANDS, forward_to=PROVISIONING_COMMANDS)
     expose_jobs(router, engine, commands=BILLING_COMMANDS)
-    register_queries(router)
+    register_queries(router, billing.clock)
 
     def unit(ctx: MessageContext) -> Unit:
         return Unit.of_message(ctx, billing.clock.now())
@@ -104,6 +105,22 @@ def build_router(
     async def cancel_subscription(message: Envelope[Any], ctx: MessageContext) -> None:
         await billing.cancel_subscription(
             unit(ctx), company_id=message.company_id, actor=message.actor, cancel=message.payload
+        )
+
+    # what provisioning reports: a paid service it gave up on, or delivered after all
+    @router.on(PROVISIONING_SERVICE, ServiceProvisioningFailed)
+    async def provisioning_failed(message: Envelope[Any], ctx: MessageContext) -> None:
+        await billing.provisioning_failed(unit(ctx), message.payload)
+
+    @router.on(PROVISIONING_SERVICE, ServiceActivated)
+    async def service_activated(message: Envelope[Any], ctx: MessageContext) -> None:
+        await billing.provisioning_delivered(unit(ctx), message.payload.service_id)
+
+    @router.on(PROVISIONING_SERVICE, AddonEnabled)
+    async def addon_enabled(message: Envelope[Any], ctx: MessageContext) -> None:
+        enabled: AddonEnabled = message.payload
+        await billing.provisioning_delivered(
+            unit(ctx), enabled.service_id, addon_code=enabled.addon_code
         )
 
     return router

@@ -53,6 +53,8 @@ class Product(BillingModel, table=True):
     description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
     recurring: bool = True
     whm_package: str | None = Field(default=None, max_length=64)
+    family: str | None = Field(default=None, max_length=64)
+    """Add-ons: tiers of one family change into each other (``domain.addon_family``)."""
     prices: list[dict[str, Any]] = _json(list)
     active: bool = True
     version: int = 1
@@ -220,11 +222,62 @@ class Refund(BillingModel, table=True):
     settled_at: datetime | None = _time(nullable=True)
 
 
+class Dispute(BillingModel, table=True):
+    """A card payment the customer's bank disputes (a chargeback), as Stripe
+    reports it: opened, then won or lost."""
+
+    __tablename__ = "dispute"
+
+    id: UUID = Field(primary_key=True)
+    provider_reference: str = Field(sa_column=sa.Column(sa.String(255), unique=True))
+    company_id: UUID = Field(index=True)
+    invoice_id: UUID = Field(index=True)
+    payment_id: UUID
+    amount: int = _cents(None)
+    currency: str = Field(max_length=3)
+    reason: str = Field(max_length=100)  # Stripe's: fraudulent, product_not_received …
+    status: str = Field(max_length=40)  # Stripe's: needs_response, under_review, won, lost …
+    evidence_due_at: datetime | None = _time(nullable=True)
+    opened_at: datetime = _time()
+    closed_at: datetime | None = _time(nullable=True)
+
+
+class PixReceipt(BillingModel, table=True):
+    """A Pix the PSP says we received (API Pix ``pix`` object), kept once by its
+    ``endToEndId``, and what was done with it."""
+
+    __tablename__ = "pix_receipt"
+
+    end_to_end_id: str = Field(primary_key=True, max_length=64)
+    txid: str | None = Field(default=None, max_length=35, index=True)
+    amount: int = _cents(None)
+    received_at: datetime = _time()
+    payment_id: UUID | None = None
+    company_id: UUID | None = None
+    outcome: str = Field(max_length=20)  # applied | credited | returned | unmatched
+    note: str = Field(default="", max_length=500)
+    recorded_at: datetime = _time()
+
+
+DOMAIN_HELD = "kind = 'plan' AND status IN ('active', 'suspended', 'provisioning_failed')"
+"""The plans that hold their domain (``domain.DOMAIN_HOLDERS``)."""
+
+
 class Subscription(BillingModel, table=True):
     """A plan (one hosting service) or an add-on of a service."""
 
     __tablename__ = "subscription"
-    __table_args__ = (sa.Index("ix_subscription_renewal", "status", "period_end"),)
+    __table_args__ = (
+        sa.Index("ix_subscription_renewal", "status", "period_end"),
+        # one paid plan per domain, even when two companies' payments land at once
+        sa.Index(
+            "ix_subscription_domain_held",
+            "domain",
+            unique=True,
+            postgresql_where=sa.text(DOMAIN_HELD),
+            sqlite_where=sa.text(DOMAIN_HELD),
+        ),
+    )
 
     id: UUID = Field(primary_key=True)
     company_id: UUID = Field(index=True)
@@ -245,6 +298,7 @@ class Subscription(BillingModel, table=True):
     cancel_at_period_end: bool = False
     renewal_invoice_id: UUID | None = None
     cancel_reason: str | None = Field(default=None, max_length=500)
+    undelivered_since: datetime | None = _time(nullable=True)
     ended_at: datetime | None = _time(nullable=True)
     created_at: datetime = _time()
     updated_at: datetime = _time()

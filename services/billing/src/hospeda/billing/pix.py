@@ -6,21 +6,34 @@ merchant-presented payload:
  id    field                            value
 ====  ===============================  =====================================
  00    Payload Format Indicator         ``01`` (first field)
- 01    Point of Initiation Method       ``12``: meant for one payment
- 26    Merchant Account Information     00 GUI ``br.gov.bcb.pix``, 01 the Pix key,
-                                        02 optional message to the payer
+ 01    Point of Initiation Method       ``12``: meant for one payment; left out
+                                        of a static (reusable) code, as the
+                                        manual's own static example does
+ 26    Merchant Account Information     00 GUI ``br.gov.bcb.pix``, then either
+                                        01 the Pix key (+ 02 optional message)
+                                        or 25 the PSP's location URL (dynamic
+                                        code of the API Pix, no ``https://``)
  52    Merchant Category Code           ``0000``
  53    Transaction Currency             ``986`` (BRL, ISO 4217)
  54    Transaction Amount               ``123.45`` (dot, no thousands)
  58    Country Code                     ``BR``
  59    Merchant Name                    up to 25 characters
  60    Merchant City                    up to 15 characters
- 62    Additional Data Field Template   05 Reference Label: the txid (≤ 25 alphanumerics)
+ 62    Additional Data Field Template   05 Reference Label: the txid (≤ 25
+                                        alphanumerics), ``***`` when there is none
+                                        (static codes, and location codes whose
+                                        txid the PSP's payload carries)
  63    CRC                              CRC16-CCITT-FALSE of everything before
                                         it, ``6304`` included; 4 upper-case hex digits
 ====  ===============================  =====================================
 
 Each field is ``id`` (2 digits) + length (2 digits) + value.
+
+Three kinds are built and parsed: the one-time code with our key and the
+payment's txid (``build_payload``, used for invoices), the static reusable code
+(``build_static``: no txid, optional amount) and the dynamic code that carries
+a PSP's location URL instead of a key (``build_location``). The manual's
+published examples are in the tests, byte for byte.
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ from uuid import UUID
 import segno
 
 GUI = "br.gov.bcb.pix"
+NO_TXID = "***"  # the manual's "no reference label" value
 _TXID = re.compile(r"^[A-Za-z0-9]{1,25}$")
 
 
@@ -75,28 +89,29 @@ def format_amount(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
-def build_payload(
-    *,
-    key: str,
-    merchant_name: str,
-    merchant_city: str,
-    amount: int | None,
-    txid: str,
-    message: str | None = None,
-) -> str:
-    """The "copia e cola" text for a payment of ``amount`` cents to ``key``."""
+def _key_account(key: str, message: str | None) -> str:
     if not key or len(key) > 77:
         raise PixError("the Pix key must have 1 to 77 characters")
-    if not _TXID.match(txid):
-        raise PixError("the txid must be 1 to 25 letters or digits")
     account = _field("00", GUI) + _field("01", key)
     if message:
         room = 99 - len(account) - 4
         if room > 0:
             account += _field("02", _plain(message, min(room, 72)))
+    return account
+
+
+def _assemble(
+    *,
+    one_time: bool,
+    account: str,
+    merchant_name: str,
+    merchant_city: str,
+    amount: int | None,
+    txid: str,
+) -> str:
     payload = (
         _field("00", "01")
-        + _field("01", "12")
+        + (_field("01", "12") if one_time else "")
         + _field("26", account)
         + _field("52", "0000")
         + _field("53", "986")
@@ -108,6 +123,67 @@ def build_payload(
         + "6304"
     )
     return payload + crc16(payload)
+
+
+def build_payload(
+    *,
+    key: str,
+    merchant_name: str,
+    merchant_city: str,
+    amount: int | None,
+    txid: str,
+    message: str | None = None,
+) -> str:
+    """The one-time "copia e cola" text for a payment of ``amount`` cents to
+    ``key``, reconciled by its ``txid``."""
+    if not _TXID.match(txid):
+        raise PixError("the txid must be 1 to 25 letters or digits")
+    return _assemble(
+        one_time=True,
+        account=_key_account(key, message),
+        merchant_name=merchant_name,
+        merchant_city=merchant_city,
+        amount=amount,
+        txid=txid,
+    )
+
+
+def build_static(
+    *,
+    key: str,
+    merchant_name: str,
+    merchant_city: str,
+    amount: int | None = None,
+    message: str | None = None,
+) -> str:
+    """A static code anyone may pay many times (a shop counter, a donation):
+    no point-of-initiation field, no txid (``***``), the amount optional."""
+    return _assemble(
+        one_time=False,
+        account=_key_account(key, message),
+        merchant_name=merchant_name,
+        merchant_city=merchant_city,
+        amount=amount,
+        txid=NO_TXID,
+    )
+
+
+def build_location(*, location: str, merchant_name: str, merchant_city: str) -> str:
+    """A dynamic code of the API Pix: it carries the PSP's location (``loc``)
+    URL, without ``https://``, where the payer's bank fetches the signed charge
+    with its amount and txid; so the code itself has neither."""
+    if location.startswith(("http://", "https://")):
+        raise PixError("the location URL is written without its scheme")
+    if not location or len(location) > 77:
+        raise PixError("the location URL must have 1 to 77 characters")
+    return _assemble(
+        one_time=True,
+        account=_field("00", GUI) + _field("25", location),
+        merchant_name=merchant_name,
+        merchant_city=merchant_city,
+        amount=None,
+        txid=NO_TXID,
+    )
 
 
 def parse_fields(text: str) -> dict[str, str]:
@@ -132,11 +208,13 @@ def parse_fields(text: str) -> dict[str, str]:
 class BrCode:
     """A parsed, checked BR Code."""
 
-    key: str
+    key: str | None  # None in a location code
+    location: str | None  # the PSP's charge URL (dynamic API Pix code)
+    one_time: bool  # point of initiation 12; a static code may be paid again
     amount: int | None
     merchant_name: str
     merchant_city: str
-    txid: str
+    txid: str | None  # None when the code says ``***``
     fields: dict[str, str]
 
 
@@ -152,9 +230,11 @@ def parse_payload(text: str) -> BrCode:
     for required in ("26", "52", "53", "58", "59", "60", "62", "63"):
         if required not in fields:
             raise PixError(f"mandatory field {required} is missing")
+    if fields.get("01", "11") not in ("11", "12"):  # absent: a static, reusable code
+        raise PixError("field 01 (point of initiation) must be 11 or 12")
     account = parse_fields(fields["26"])
-    if account.get("00", "").lower() != GUI or "01" not in account:
-        raise PixError("field 26 must carry the br.gov.bcb.pix GUI and a key")
+    if account.get("00", "").lower() != GUI or ("01" in account) == ("25" in account):
+        raise PixError("field 26 must carry the br.gov.bcb.pix GUI and a key or a location")
     if fields["53"] != "986" or fields["58"] != "BR":
         raise PixError("currency must be 986 and country BR")
     extra = parse_fields(fields["62"])
@@ -167,11 +247,13 @@ def parse_payload(text: str) -> BrCode:
         units, cents = fields["54"].split(".")
         amount = int(units) * 100 + int(cents)
     return BrCode(
-        key=account["01"],
+        key=account.get("01"),
+        location=account.get("25"),
+        one_time=fields.get("01") == "12",
         amount=amount,
         merchant_name=fields["59"],
         merchant_city=fields["60"],
-        txid=extra["05"],
+        txid=None if extra["05"] == NO_TXID else extra["05"],
         fields=fields,
     )
 

@@ -15,8 +15,19 @@ from typing import Any
 from uuid import UUID
 
 from hospeda.billing import repository as repo
-from hospeda.billing.domain import UNPAID, invoice_not_found, subscription_not_found
+from hospeda.billing.domain import (
+    UNPAID,
+    SubscriptionStatus,
+    addon_charge,
+    addon_family,
+    check_addon_change,
+    invoice_not_found,
+    price_for,
+    prorate,
+    subscription_not_found,
+)
 from hospeda.billing.models import (
+    Dispute,
     Invoice,
     InvoiceLine,
     Order,
@@ -27,11 +38,15 @@ from hospeda.billing.models import (
 )
 from hospeda.billing.pix import qr_png_data_uri
 from hospeda.billing.service import is_staff
+from hospeda.billing.service.core import addon_cycle
+from hospeda.billing.service.fulfilment import owed_for
+from hospeda.contracts.billing import BillingCycle, ProductKind
+from hospeda.runtime.clock import Clock
 from hospeda.runtime.errors import NotFound, PermanentError
 from hospeda.runtime.messaging import MessageRouter, QueryContext
 
 
-def register_queries(router: MessageRouter) -> None:
+def register_queries(router: MessageRouter, clock: Clock) -> None:
     @router.query("catalog.list")
     async def catalog_list(params: dict[str, Any], ctx: QueryContext) -> dict[str, Any]:
         include_retired = bool(params.get("include_retired")) and is_staff(ctx.actor)
@@ -55,7 +70,12 @@ def register_queries(router: MessageRouter) -> None:
             before=_cursor(params),
             limit=limit + 1,
         )
-        return _page([invoice_json(i) for i in rows], limit)
+        items = []
+        for invoice in rows[: limit + 1]:
+            # what each invoice is for (plan, add-ons, domain, period), for the list
+            lines = await repo.lines(ctx.session, invoice.id)
+            items.append({**invoice_json(invoice), "summary": _summary(lines)})
+        return _page(items, limit)
 
     @router.query("invoices.get")
     async def invoices_get(params: dict[str, Any], ctx: QueryContext) -> dict[str, Any]:
@@ -65,11 +85,13 @@ def register_queries(router: MessageRouter) -> None:
         lines = await repo.lines(ctx.session, invoice.id)
         payments = await repo.payments(ctx.session, company_id=None, invoice_id=invoice.id)
         refunds = await repo.refunds(ctx.session, invoice.id)
+        disputes = await repo.disputes(ctx.session, invoice.id)
         return {
             **invoice_json(invoice),
             "lines": [line_json(line, invoice.currency) for line in lines],
             "payments": [payment_json(p, with_qr=invoice.status in UNPAID) for p in payments],
             "refunds": [refund_json(r) for r in refunds],
+            "disputes": [dispute_json(d) for d in disputes],
         }
 
     @router.query("orders.get")
@@ -120,6 +142,81 @@ def register_queries(router: MessageRouter) -> None:
             "addons": [subscription_json(a) for a in addons if a.parent_id == sub.id],
         }
 
+    @router.query("subscriptions.quote")
+    async def subscriptions_quote(params: dict[str, Any], ctx: QueryContext) -> dict[str, Any]:
+        """What a change would cost now, before the customer confirms it:
+        ``action`` ``add`` (an add-on ``to_code`` for plan subscription
+        ``subscription_id``), ``change`` (to ``to_code``, prorated by the same
+        rule the change itself uses) or ``cancel`` (unused time is not refunded)."""
+        sub = await repo.get(ctx.session, Subscription, _uuid(params, "subscription_id"))
+        if sub is None or not _visible(sub.company_id, ctx):
+            raise subscription_not_found()
+        action = str(params.get("action") or "")
+        now = clock.now()  # the business clock: the quote matches what will be billed
+        base = {"action": action, "subscription": subscription_json(sub)}
+        if action == "cancel":
+            # unused time is not refunded; what was never delivered is (BILLING_UNDELIVERED_POLICY)
+            undelivered = sub.status == SubscriptionStatus.PROVISIONING_FAILED
+            owed = (
+                sum((await owed_for(ctx.session, sub, lock=False)).values()) if undelivered else 0
+            )
+            return {
+                **base,
+                "charge_now": _money(0, sub.currency),
+                "credit": _money(0, sub.currency),
+                "given_back": _money(owed, sub.currency),
+            }
+        product = await repo.get(ctx.session, Product, str(params.get("to_code") or ""))
+        if product is None or not product.active:
+            raise NotFound("Produto não encontrado / product not found")
+        if action == "add":
+            cycle = addon_cycle(product, None, BillingCycle(sub.cycle))
+            price = price_for(product.prices, cycle, code=product.code)
+            first = addon_charge(
+                price["amount"],
+                same_cycle=cycle.value == sub.cycle,
+                period_start=sub.period_start,
+                period_end=sub.period_end,
+                at=now,
+            )
+            total = first + int(price.get("setup_fee") or 0)
+            return {
+                **base,
+                "product": product_json(product),
+                "cycle": cycle.value,
+                "price": _money(price["amount"], price["currency"]),
+                "charge_now": _money(total, price["currency"]),
+                "credit": _money(0, price["currency"]),
+                "prorated_until": _time(sub.period_end) if first != price["amount"] else None,
+            }
+        if action != "change":
+            raise PermanentError("action: add, change ou/or cancel")
+        if sub.period_start is None or sub.period_end is None:
+            raise PermanentError("Itens avulsos não mudam / one-time items cannot change")
+        if sub.kind == ProductKind.ADDON:
+            current = await repo.get(ctx.session, Product, sub.product_code)
+            check_addon_change(current or product, product)  # a PermanentError: the answer
+        price = price_for(product.prices, BillingCycle(sub.cycle), code=product.code)
+        proration = prorate(
+            old_price=sub.price,
+            new_price=price["amount"],
+            period_start=sub.period_start,
+            period_end=sub.period_end,
+            at=now,
+        )
+        return {
+            **base,
+            "product": product_json(product),
+            "cycle": sub.cycle,
+            "price": _money(price["amount"], sub.currency),
+            "period_days": proration.period_days,
+            "days_left": proration.period_days - proration.used_days,
+            "unused_credit": _money(proration.unused_credit, sub.currency),
+            "remaining_charge": _money(proration.remaining_charge, sub.currency),
+            "charge_now": _money(max(proration.net, 0), sub.currency),
+            "credit": _money(max(-proration.net, 0), sub.currency),
+        }
+
     @router.query("payments.list")
     async def payments_list(params: dict[str, Any], ctx: QueryContext) -> dict[str, Any]:
         limit = _limit(params)
@@ -167,6 +264,7 @@ def product_json(product: Product) -> dict[str, Any]:
         "description": product.description,
         "recurring": product.recurring,
         "whm_package": product.whm_package,
+        "family": addon_family(product) if product.kind == "addon" else None,
         "active": product.active,
         "version": product.version,
         "prices": [
@@ -203,6 +301,11 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
         "void_reason": invoice.void_reason,
         "order_id": _str(invoice.order_id),
     }
+
+
+def _summary(lines: Sequence[InvoiceLine]) -> str:
+    described = [line.description for line in lines if line.amount >= 0][:4]
+    return "; ".join(described)
 
 
 def line_json(line: InvoiceLine, currency: str) -> dict[str, Any]:
@@ -251,6 +354,19 @@ def refund_json(refund: Refund) -> dict[str, Any]:
         "reason": refund.reason,
         "created_at": _time(refund.created_at),
         "settled_at": _time(refund.settled_at),
+    }
+
+
+def dispute_json(dispute: Dispute) -> dict[str, Any]:
+    return {
+        "id": str(dispute.id),
+        "payment_id": str(dispute.payment_id),
+        "amount": _money(dispute.amount, dispute.currency),
+        "reason": dispute.reason,
+        "status": dispute.status,
+        "evidence_due_at": _time(dispute.evidence_due_at),
+        "opened_at": _time(dispute.opened_at),
+        "closed_at": _time(dispute.closed_at),
     }
 
 

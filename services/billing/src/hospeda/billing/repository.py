@@ -10,15 +10,24 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hospeda.billing.domain import LIVE, UNPAID, SubscriptionStatus
+from hospeda.billing.domain import (
+    DOMAIN_HOLDERS,
+    HELD,
+    LIVE,
+    UNPAID,
+    InvoiceStatus,
+    SubscriptionStatus,
+)
 from hospeda.billing.models import (
     Account,
     CreditBalance,
     CreditEntry,
+    Dispute,
     DunningRecord,
     Invoice,
     InvoiceLine,
     InvoiceSequence,
+    Order,
     Payment,
     Product,
     Refund,
@@ -312,6 +321,16 @@ async def refund_by_reference(session: AsyncSession, reference: str) -> Refund |
     return (await session.execute(statement)).scalars().first()
 
 
+async def dispute_by_reference(session: AsyncSession, reference: str) -> Dispute | None:
+    statement = sa.select(Dispute).where(Dispute.provider_reference == reference).with_for_update()
+    return (await session.execute(statement)).scalars().first()
+
+
+async def disputes(session: AsyncSession, invoice_id: UUID) -> Sequence[Dispute]:
+    statement = sa.select(Dispute).where(Dispute.invoice_id == invoice_id).order_by(Dispute.id)  # type: ignore[arg-type]
+    return (await session.execute(statement)).scalars().all()
+
+
 async def record_event(
     session: AsyncSession, event_id: str, event_type: str, now: datetime
 ) -> bool:
@@ -367,18 +386,62 @@ async def subscriptions_by_id(
 
 
 async def addons_of(
-    session: AsyncSession, parent_id: UUID, *, statuses: Sequence[str] | None = None
+    session: AsyncSession,
+    parent_id: UUID,
+    *,
+    statuses: Sequence[str] | None = None,
+    lock: bool = True,
 ) -> list[Subscription]:
     statement = (
         sa.select(Subscription)
         .where(Subscription.parent_id == parent_id)
         .order_by(Subscription.id)  # type: ignore[arg-type]
-        .with_for_update()
         .execution_options(populate_existing=True)
     )
+    if lock:
+        statement = statement.with_for_update()
     if statuses:
         statement = statement.where(Subscription.status.in_(statuses))  # type: ignore[attr-defined]
     return list((await session.execute(statement)).scalars().all())
+
+
+async def subscription_of_service(
+    session: AsyncSession, service_id: UUID, *, addon_code: str | None = None
+) -> Subscription | None:
+    """The newest plan (or, with ``addon_code``, add-on) subscription of a
+    provisioned service, locked."""
+    statement = (
+        sa.select(Subscription)
+        .where(
+            Subscription.service_id == service_id,
+            Subscription.kind == ("addon" if addon_code else "plan"),
+        )
+        .order_by(Subscription.created_at.desc(), Subscription.id.desc())  # type: ignore[attr-defined]
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if addon_code:
+        statement = statement.where(Subscription.product_code == addon_code)
+    return (await session.execute(statement)).scalars().first()
+
+
+async def last_paid_line(session: AsyncSession, subscription_id: UUID) -> InvoiceLine | None:
+    """The line of the newest paid invoice that charged ``subscription_id``: what
+    its current period cost."""
+    statement = (
+        sa.select(InvoiceLine)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)  # type: ignore[arg-type]
+        .where(
+            InvoiceLine.subscription_id == subscription_id,
+            Invoice.status.in_(  # type: ignore[attr-defined]
+                [InvoiceStatus.PAID.value, InvoiceStatus.PARTIALLY_REFUNDED.value]
+            ),
+        )
+        .order_by(Invoice.issued_at.desc(), InvoiceLine.position)  # type: ignore[attr-defined]
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalars().first()
 
 
 async def pending_of_order(session: AsyncSession, order_id: UUID) -> list[Subscription]:
@@ -391,19 +454,36 @@ async def pending_of_order(session: AsyncSession, order_id: UUID) -> list[Subscr
     return list((await session.execute(statement)).scalars().all())
 
 
-async def domain_in_use(session: AsyncSession, domain: str) -> bool:
+async def domain_holder(session: AsyncSession, domain: str) -> Subscription | None:
+    """The paid plan that holds ``domain`` (one at most: ``ix_subscription_domain_held``)."""
     statement = (
-        sa.select(Subscription.id)
+        sa.select(Subscription)
         .where(
             Subscription.domain == domain,
             Subscription.kind == "plan",
-            Subscription.status.in_(  # type: ignore[attr-defined]
-                [SubscriptionStatus.PENDING.value, *(s.value for s in LIVE)]
-            ),
+            Subscription.status.in_([s.value for s in DOMAIN_HOLDERS]),  # type: ignore[attr-defined]
         )
         .limit(1)
     )
-    return (await session.execute(statement)).first() is not None
+    return (await session.execute(statement)).scalars().first()
+
+
+async def open_order_for(
+    session: AsyncSession, company_id: UUID, domain: str, now: datetime
+) -> Invoice | None:
+    """The unpaid, not yet due invoice of ``company_id``'s own order for ``domain``."""
+    statement = (
+        sa.select(Invoice)
+        .join(Order, Order.invoice_id == Invoice.id)  # type: ignore[arg-type]
+        .where(
+            Order.company_id == company_id,
+            Order.domain == domain,
+            Invoice.status.in_([s.value for s in UNPAID]),  # type: ignore[attr-defined]
+            Invoice.due_at > now,  # type: ignore[operator]
+        )
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalars().first()
 
 
 async def addon_on_service(session: AsyncSession, service_id: UUID, code: str) -> bool:
@@ -414,7 +494,7 @@ async def addon_on_service(session: AsyncSession, service_id: UUID, code: str) -
             Subscription.kind == "addon",
             Subscription.product_code == code,
             Subscription.status.in_(  # type: ignore[attr-defined]
-                [SubscriptionStatus.PENDING.value, *(s.value for s in LIVE)]
+                [s.value for s in HELD]
             ),
         )
         .limit(1)

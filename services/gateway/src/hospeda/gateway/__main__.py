@@ -6,13 +6,15 @@ import sys
 
 import uvicorn
 
-from hospeda.gateway.app import build_runtime, create_app
+from hospeda.gateway.app import build_runtime, create_app, uvicorn_options
 from hospeda.gateway.config import GatewaySettings
+from hospeda.runtime.telemetry import setup_logging
 
 settings = GatewaySettings()
+setup_logging("gateway", level=settings.log_level, json_lines=settings.log_json)  # JSON from line 1
 if sys.argv[1:] == ["migrate"]:
     asyncio.run(build_runtime(settings).migrate())
 else:
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_config=None, lifespan="on"
+        create_app(settings), host=settings.host, port=settings.port, **uvicorn_options(settings)
     )

@@ -28,7 +28,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Send
 from starlette.types import Scope as AsgiScope
 
-from hospeda.contracts import Actor, ActorKind
+from hospeda.contracts import Actor, ActorKind, new_id
 from hospeda.gateway.auth import Principal, csrf_cookie_name, session_cookie_name
 from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.context import RequestContext
@@ -39,6 +39,7 @@ from hospeda.gateway.permissions import Permission, Scope, scope_of
 from hospeda.gateway.problems import ApiError
 from hospeda.gateway.security import same
 from hospeda.gateway.sessions import Session
+from hospeda.runtime.telemetry import correlated
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +49,29 @@ ANONYMOUS = Actor(kind=ActorKind.USER, id=None)
 
 
 def client_ip(request: Request) -> str | None:
-    # uvicorn resolves X-Forwarded-For from trusted proxies (--forwarded-allow-ips)
+    # X-Forwarded-For counts only from GATEWAY_TRUSTED_PROXIES (app.create_app)
     return request.client.host if request.client else None
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def form_csrf(request: Request) -> str:
+    """The ``csrf_token`` field of a web app form (pages post forms, not fetches);
+    the form is parsed once and kept on the request for the page that reads it."""
+    if not request.headers.get("content-type", "").startswith(FORM_TYPES):
+        return ""
+    value = (await request.form()).get("csrf_token")
+    return value if isinstance(value, str) else ""
 
 
 class Guard:
     """The dependency behind ``allow``: authentication, CSRF, permission."""
 
-    def __init__(self, permission: Permission) -> None:
+    def __init__(self, permission: Permission, *, recent: bool = False) -> None:
         self.permission = permission
         self.scope = scope_of(permission)
+        self.recent = recent  # a sensitive change: the person proved it in the last minutes
 
     async def __call__(
         self, request: Request, auth: AuthDep, idempotency: IdempotencyDep
@@ -68,6 +82,7 @@ class Guard:
             company_id=None,
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
+            correlation_id=request.state.correlation_id,
         )
         request.state.origin = origin
         if self.scope is Scope.PUBLIC:
@@ -85,15 +100,22 @@ class Guard:
             request.state.session_change = resolution.new_session
         if resolution.presented is not None and unsafe:
             # checked against the session the browser knows (it may just have been rotated)
-            sent = request.headers.get(CSRF_HEADER, "")
+            sent = request.headers.get(CSRF_HEADER) or await form_csrf(request)
             if not sent or not same(sent, resolution.presented.csrf):
                 raise ApiError("csrf_failed", 403)
         self._authorise(principal)
+        # staff actions and sensitive changes need a recent sign-in or re-authentication
+        # (API tokens are their own proof: they never hold a session's rights)
+        sensitive = self.recent or (self.scope is Scope.PLATFORM and unsafe)
+        session = principal.session
+        if sensitive and session is not None and not auth.sessions.recently_authenticated(session):
+            raise ApiError("reauthentication_required", 403)
         origin.actor = principal.actor(as_staff=self.scope is Scope.PLATFORM)
         origin.company_id = principal.company_id if self.scope is Scope.COMPANY else None
+        # keyed by caller and company: a key reused after switching company is a new request
         caller = (
             f"token:{principal.token_id}" if principal.token_id else f"user:{principal.user_id}"
-        )
+        ) + f":company:{principal.company_id}"
         await self._claim(request, idempotency, caller)
         return RequestContext(request, origin, principal, resolution.presented)
 
@@ -121,9 +143,11 @@ class Guard:
         request.state.idempotency = claim
 
 
-def allow(permission: Permission) -> Any:
-    """Declare what a route needs; the route gets a ``RequestContext``."""
-    return Depends(Guard(permission))
+def allow(permission: Permission, *, recent: bool = False) -> Any:
+    """Declare what a route needs; the route gets a ``RequestContext``. ``recent``:
+    the session must have signed in or re-authenticated in the last
+    ``GATEWAY_REAUTH_WINDOW_S`` (``POST /auth/reauthenticate``)."""
+    return Depends(Guard(permission, recent=recent))
 
 
 def _guards(dependant: Dependant) -> list[Guard]:
@@ -147,6 +171,10 @@ class ApiRoute(APIRoute):
         self.permission: Permission = guards.pop()
         extra = dict(self.openapi_extra or {})
         extra["x-permission"] = self.permission.value
+        if any(g.recent for g in _guards(self.dependant)) or (
+            scope_of(self.permission) is Scope.PLATFORM and set(self.methods or ()) - SAFE_METHODS
+        ):
+            extra["x-reauthentication"] = True
         if "POST" in (self.methods or ()) and scope_of(self.permission) is not Scope.MFA:
             extra.setdefault("parameters", []).append(
                 {
@@ -249,6 +277,30 @@ class SessionCookies:
             await send(message)
 
         await self.app(scope, receive, send_with_cookies)
+
+
+class RequestIds:
+    """ASGI middleware: one correlation id per HTTP request, carried by every
+    message the request sends and by every log line it writes (the access line
+    included), and answered as ``X-Request-Id`` so support can find it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_id()
+        scope.setdefault("state", {})["correlation_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["x-request-id"] = str(request_id)
+            await send(message)
+
+        with correlated(request_id):
+            await self.app(scope, receive, send_with_id)
 
 
 # --- pagination (answers are ``schemas.common.Page``) -----------------------------------

@@ -5,6 +5,7 @@ the use cases), once, at start-up. Routes get those collaborators through
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,11 +15,13 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hospeda.gateway import service
 from hospeda.gateway.api import (
     CSRF_HEADER,
     SAFE_METHODS,
+    RequestIds,
     SessionCookies,
     refuse_undeclared_routes,
 )
@@ -26,7 +29,7 @@ from hospeda.gateway.auth import Authenticator, session_cookie_name
 from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.demo import seed
 from hospeda.gateway.deps import Collaborators
-from hospeda.gateway.events import EventHub
+from hospeda.gateway.events import EventHub, EventLog
 from hospeda.gateway.forward import Forwarder
 from hospeda.gateway.idempotency import Idempotency
 from hospeda.gateway.limits import Limiter
@@ -43,14 +46,18 @@ from hospeda.gateway.routes import (
     notifications,
     ops,
     pages,
+    passkeys,
     provisioning,
     staff,
 )
 from hospeda.gateway.security import Passwords
 from hospeda.gateway.sessions import Sessions
+from hospeda.gateway.web import install as install_web
+from hospeda.gateway.web import pwa
 from hospeda.runtime.broker import kafka_client_options
 from hospeda.runtime.clock import Clock, SystemClock
 from hospeda.runtime.messaging import MessageRouter
+from hospeda.runtime.metrics import HttpMetrics
 from hospeda.runtime.migrate import service_migrations
 from hospeda.runtime.rpc import QueryClient
 from hospeda.runtime.service import ServiceRuntime
@@ -92,7 +99,7 @@ def _build(settings: GatewaySettings, clock: Clock) -> Collaborators:
     client = redis.from_url(settings.redis_url)
     sessions = Sessions(client, settings)
     operations = Operations(client)
-    events = EventHub(settings, operations)
+    events = EventHub(settings, operations, EventLog(client))
     runtime.background("live-events", events.run)
     queries = QueryClient(
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -123,8 +130,10 @@ def _build(settings: GatewaySettings, clock: Clock) -> Collaborators:
         sign_in=service.SignIn(identity),
         companies=service.Companies(identity),
         tokens=service.Tokens(identity),
+        passkeys=service.Passkeys(identity, client),
         staff=service.Staff(identity),
         forward=Forwarder(db=db, queries=queries, operations=operations),
+        limiter=identity.limiter,
     )
 
 
@@ -158,9 +167,18 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
     app.state.settings = settings
     install_problems(app)
     app.add_middleware(SessionCookies, settings=settings)
+    app.add_middleware(HttpMetrics)  # requests by route template and status (/metrics)
+    # the client address and scheme: from X-Forwarded-* only when the peer is a trusted
+    # proxy (serve with ``uvicorn_options``, so uvicorn's own default does not apply first)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_networks)
+    app.add_middleware(RequestIds)  # outermost of ours: the access log line has the id too
+    redact_access_log()
     app.include_router(pages.router)
+    app.include_router(pwa.router)  # manifest, service worker, offline page
+    install_web(app)  # the web app's pages and /static
     for router in (
         auth.router,
+        passkeys.router,
         me.router,
         company.router,
         billing.router,
@@ -180,6 +198,30 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
         exclude_spans=["receive", "send"],  # one span per request, not three
     )
     return app
+
+
+def uvicorn_options(settings: GatewaySettings) -> dict[str, Any]:
+    """How to serve the app: forwarded headers are the app's business (its trusted
+    proxies), not uvicorn's default list, which trusts 127.0.0.1."""
+    return {"proxy_headers": False, "log_config": None, "lifespan": "on"}
+
+
+class _RedactQuery(logging.Filter):
+    """Access log lines without query strings: e-mailed links carry single-use tokens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, mark, _ = args[2].partition("?")
+            if mark:
+                record.args = (*args[:2], path + "?[redacted]", *args[3:])
+        return True
+
+
+def redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _RedactQuery) for f in access.filters):
+        access.addFilter(_RedactQuery())
 
 
 def _openapi(app: FastAPI, settings: GatewaySettings) -> dict[str, Any]:

@@ -39,6 +39,14 @@ def session_cookie_name(settings: GatewaySettings) -> str:
     return "__Host-hospeda_session" if settings.cookie_secure else "hospeda_session"
 
 
+def device_cookie_name(settings: GatewaySettings) -> str:
+    """The signed known-device cookie (see ``limits``)."""
+    return "__Host-hospeda_device" if settings.cookie_secure else "hospeda_device"
+
+
+KNOWN_DEVICE_MAX_AGE_S = 180 * 86400
+
+
 def csrf_cookie_name(settings: GatewaySettings) -> str:
     return "__Host-hospeda_csrf" if settings.cookie_secure else "hospeda_csrf"
 
@@ -126,6 +134,20 @@ class Authenticator:
                 session, stamp=user.session_stamp, grace_s=ROTATION_GRACE_S
             )
         staff_role, staff_needs_2fa = self._staff(user)
+        if session.acting_company_id is not None and staff_role is None:
+            # no longer effective staff (removed, or 2FA off): acting ends, and the role
+            # read for the acting company must not be applied to their own one
+            if not rotate:
+                return Resolution(None)
+            async with self.db.read() as conn:
+                user = await repository.standing(conn, session.user_id, session.company_id)
+            if user is None:
+                await self.sessions.delete(session)
+                return Resolution(None)
+            session = rotated = await self.sessions.rotate(
+                session, acting_company_id=None, grace_s=ROTATION_GRACE_S
+            )
+            staff_role, staff_needs_2fa = self._staff(user)
         company_id: UUID | None
         if session.acting_company_id is not None and staff_role is not None:
             company_id = session.acting_company_id

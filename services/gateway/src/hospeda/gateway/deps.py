@@ -25,6 +25,7 @@ from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.events import EventHub
 from hospeda.gateway.forward import Forwarder
 from hospeda.gateway.idempotency import Idempotency
+from hospeda.gateway.limits import Limiter
 from hospeda.gateway.operations import Operations
 from hospeda.runtime.rpc import QueryClient
 from hospeda.runtime.service import ServiceRuntime
@@ -46,8 +47,10 @@ class Collaborators:
     sign_in: service.SignIn
     companies: service.Companies
     tokens: service.Tokens
+    passkeys: service.Passkeys
     staff: service.Staff
     forward: Forwarder
+    limiter: Limiter
     unaudited: list[str] = field(default_factory=list)  # routes that changed state unaudited
 
 
@@ -81,6 +84,8 @@ AccountsDep = Annotated[service.Accounts, _one("accounts")]
 SignInDep = Annotated[service.SignIn, _one("sign_in")]
 CompaniesDep = Annotated[service.Companies, _one("companies")]
 TokensDep = Annotated[service.Tokens, _one("tokens")]
+PasskeysDep = Annotated[service.Passkeys, _one("passkeys")]
 StaffDep = Annotated[service.Staff, _one("staff")]
 ForwardDep = Annotated[Forwarder, _one("forward")]
 RedisDep = Annotated[redis.Redis, _one("redis")]
+LimiterDep = Annotated[Limiter, _one("limiter")]

@@ -8,17 +8,23 @@ own events (their inbox, ``permissions.PERSONAL_TOPICS``) go to their own
 signed-in streams only. A slow
 client's queue is bounded; when it overflows the stream is ended and the
 browser reconnects.
+
+A reconnecting browser sends ``Last-Event-ID``: ``EventLog`` keeps the last
+events of each company (and each person's own) in Redis, so the stream first
+replays what it missed, through the same permission filter, then goes live.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import redis.asyncio as redis
 from aiokafka import AIOKafkaConsumer
 from redis.exceptions import RedisError
 
@@ -31,6 +37,9 @@ from hospeda.runtime.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 256
+BACKLOG_SIZE = 300  # events kept per company (and per person) for reconnecting streams
+BACKLOG_TTL_S = 86_400
+BACKLOG_PREFIX = "hospeda:events:"
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,86 @@ class LiveEvent:
     data: dict[str, Any]
     event_type: str
     event_id: str
+
+
+# each event once, whichever gateway instance read it first (they all read every event)
+_REMEMBER = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
+return 0
+"""
+
+
+class EventLog:
+    """The recent events of each company and person, oldest first, in Redis."""
+
+    def __init__(self, client: redis.Redis, *, size: int = BACKLOG_SIZE) -> None:
+        self.redis = client
+        self.size = size
+        self._script = client.register_script(_REMEMBER)
+
+    @staticmethod
+    def _key(owner: str) -> str:
+        return BACKLOG_PREFIX + owner
+
+    async def remember(self, events: list[tuple[str, LiveEvent]]) -> None:
+        """Keep ``(owner, event)`` pairs; owner is ``company:<id>`` or ``person:<id>``."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for owner, event in events:
+                record = json.dumps(
+                    {
+                        "topic": event.topic,
+                        "company_id": str(event.company_id),
+                        "data": event.data,
+                        "type": event.event_type,
+                        "id": event.event_id,
+                    }
+                )
+                await self._script(
+                    keys=[f"{BACKLOG_PREFIX}seen:{owner}:{event.event_id}", self._key(owner)],
+                    args=[record, self.size, BACKLOG_TTL_S],
+                    client=pipe,
+                )
+            await pipe.execute()
+
+    async def missed(self, owners: list[str], last_id: str) -> list[LiveEvent]:
+        """The events of ``owners`` after event ``last_id``, oldest first. Each
+        list is cut after that id when it holds it, else by its time; when no
+        list knows it (too old), everything that is kept."""
+        lists = [[json.loads(item) for item in await self.redis.lrange(self._key(o), 0, -1)]
+                 for o in owners]  # fmt: skip
+        anchor = next(
+            (
+                e["data"].get("occurred_at")
+                for events in lists
+                for e in events
+                if e["id"] == last_id
+            ),
+            None,
+        )
+        found: list[dict[str, Any]] = []
+        for events in lists:
+            ids = [e["id"] for e in events]
+            if last_id in ids:
+                found += events[ids.index(last_id) + 1 :]
+            elif anchor is not None:
+                found += [e for e in events if (e["data"].get("occurred_at") or "") > anchor]
+            else:
+                found += events
+        found.sort(key=lambda e: e["data"].get("occurred_at") or "")
+        return [
+            LiveEvent(
+                topic=e["topic"],
+                company_id=UUID(e["company_id"]),
+                data=e["data"],
+                event_type=e["type"],
+                event_id=e["id"],
+            )
+            for e in found
+        ]
 
 
 @dataclass(eq=False)
@@ -58,9 +147,16 @@ class Subscription:
 class EventHub:
     """Fans events out from Kafka to the open streams of this instance."""
 
-    def __init__(self, settings: ServiceSettings, operations: Operations | None = None) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        operations: Operations | None = None,
+        backlog: EventLog | None = None,
+    ) -> None:
         self.settings = settings
         self.operations = operations  # told of every event that belongs to an operation
+        self.backlog = backlog  # what a reconnecting stream missed
+        self._remembered: list[tuple[str, LiveEvent]] = []
         self.group_id = f"gateway.events.{settings.instance_id}"
         self.ready = asyncio.Event()
         self._subscriptions: dict[UUID, set[Subscription]] = {}
@@ -140,6 +236,12 @@ class EventHub:
                         await self.operations.observe(relayed)
                     except RedisError:  # the live feed goes on; a poller sees less
                         log.warning("could not record operation events", exc_info=True)
+                remembered, self._remembered = self._remembered, []
+                if self.backlog is not None and remembered:
+                    try:
+                        await self.backlog.remember(remembered)
+                    except RedisError:  # the live feed goes on; a reconnect replays less
+                        log.warning("could not keep events for replay", exc_info=True)
         finally:
             if positioned is not None:
                 positioned.cancel()
@@ -164,15 +266,19 @@ class EventHub:
             return None
         if topic in PERSONAL_TOPICS:
             person = getattr(envelope.payload, "user_id", None)
+            if person is None:
+                return None
+            event = self._live(topic, envelope, envelope.company_id or person)
+            self._remembered.append((f"person:{person}", event))
             if person in self._people:
-                self.publish(
-                    self._live(topic, envelope, envelope.company_id or person), to_person=person
-                )
+                self.publish(event, to_person=person)
             return None
         if envelope.company_id is None:
             return None  # platform-wide facts are not any customer's
+        event = self._live(topic, envelope, envelope.company_id)
+        self._remembered.append((f"company:{envelope.company_id}", event))
         if envelope.company_id in self._subscriptions:  # someone of that company watches here
-            self.publish(self._live(topic, envelope, envelope.company_id))
+            self.publish(event)
         return envelope
 
     @staticmethod

@@ -5,8 +5,8 @@ default); a retry with the same key and the same request gets the stored
 answer again (header ``Idempotent-Replayed: true``) instead of acting twice.
 The same key with a different request is refused (422); while the first is
 still running, a retry is told to wait (409). Failed requests (4xx/5xx) are
-not stored, so they can be retried. Keys are per caller: a person, an API
-token or, before signing in, an IP address.
+not stored, so they can be retried. Keys are per caller and company: a person
+(in the company they act on), an API token or, before signing in, an IP address.
 """
 
 from __future__ import annotations

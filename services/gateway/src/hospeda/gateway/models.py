@@ -126,3 +126,26 @@ class ApiToken(GatewayModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
     last_used_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+
+
+class Passkey(GatewayModel, table=True):
+    """A person's WebAuthn credential ("chave de acesso"): a discoverable key held by
+    their device, unlocked by biometrics or the screen lock. Only its public key is here."""
+
+    __tablename__ = "passkey"
+
+    id: UUID = Field(primary_key=True)
+    user_id: UUID = Field(foreign_key="user_account.id", index=True)
+    credential_id: str = Field(
+        max_length=1400, sa_column_kwargs={"unique": True}, description="base64url"
+    )
+    public_key: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # COSE, base64url
+    sign_count: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    name: str = Field(max_length=100)
+    aaguid: str = Field(default="", max_length=36)
+    backed_up: bool = Field(default=False, description="Synced (e.g. a password manager).")
+    transports: list[str] = Field(
+        default_factory=list, sa_column=sa.Column(JSONType, nullable=False)
+    )
+    created_at: datetime = Field(sa_column=_at())
+    last_used_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hospeda.gateway.domain import Refused
+from hospeda.gateway.schemas.common import NO_CONTROLS
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,18 @@ MESSAGES: dict[str, tuple[str, str, str, str]] = {
         "Muitas tentativas. Tente novamente em {retry_after} s.",
         "Too many attempts. Try again in {retry_after} s.",
     ),
+    "reauthentication_required": (
+        "Confirme sua identidade",
+        "Confirm it is you",
+        "Para esta alteração, confirme sua senha ou um código de verificação (POST /api/v1/auth/reauthenticate) e tente de novo.",
+        "For this change, confirm your password or a verification code (POST /api/v1/auth/reauthenticate) and try again.",
+    ),
+    "reauth_one_proof": (
+        "Informe uma prova",
+        "Give one proof",
+        "Envie a senha ou um código de verificação — um dos dois.",
+        "Send the password or a verification code — one of them.",
+    ),
     "invalid_code": (
         "Código inválido",
         "Invalid code",
@@ -152,6 +165,42 @@ MESSAGES: dict[str, tuple[str, str, str, str]] = {
         "Permission not grantable",
         "Um token não pode receber a permissão {permission}: ou ela não existe para tokens, ou você não a tem.",
         "A token cannot carry the permission {permission}: either tokens cannot have it or you do not.",
+    ),
+    "passkey_challenge": (
+        "Pedido de chave de acesso expirado",
+        "Passkey request expired",
+        "Este pedido de chave de acesso expirou ou já foi usado. Tente de novo.",
+        "This passkey request has expired or was already used. Please try again.",
+    ),
+    "passkey_refused": (
+        "Chave de acesso recusada",
+        "Passkey refused",
+        "Não conseguimos confirmar esta chave de acesso. Use a biometria ou o bloqueio de tela do aparelho, ou entre com a senha.",
+        "We could not confirm this passkey. Use your device's biometrics or screen lock, or sign in with your password.",
+    ),
+    "passkey_invalid": (
+        "Chave de acesso não aceita",
+        "Passkey not accepted",
+        "O aparelho não confirmou a chave de acesso com biometria ou bloqueio de tela. Tente de novo.",
+        "The device did not confirm the passkey with biometrics or a screen lock. Please try again.",
+    ),
+    "passkey_exists": (
+        "Chave de acesso já cadastrada",
+        "Passkey already registered",
+        "Esta chave de acesso já está cadastrada.",
+        "This passkey is already registered.",
+    ),
+    "passkey_limit": (
+        "Limite de chaves de acesso",
+        "Passkey limit",
+        "Você já tem {limit} chaves de acesso; remova uma antes de adicionar outra.",
+        "You already have {limit} passkeys; remove one before adding another.",
+    ),
+    "last_passkey": (
+        "Última forma de entrar",
+        "Last way to sign in",
+        "Esta é a sua única forma de entrar: defina uma senha antes de remover a última chave de acesso.",
+        "This is your only way to sign in: set a password before removing your last passkey.",
     ),
     "not_found": (
         "Não encontrado",
@@ -254,6 +303,12 @@ REFUSAL_STATUS: dict[str, int] = {
     "last_owner": 409,
     "owner_only": 403,
     "permission_not_grantable": 422,
+    "passkey_challenge": 400,
+    "passkey_refused": 401,
+    "passkey_invalid": 400,
+    "passkey_exists": 409,
+    "passkey_limit": 409,
+    "last_passkey": 409,
     "not_found": 404,
 }
 """HTTP status of each identity rule a request can break (``domain.Refused``)."""
@@ -392,6 +447,10 @@ _FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "model_attributes_type": ("Esperava um objeto JSON.", "Expected a JSON object."),
     "dict_type": ("Esperava um objeto JSON.", "Expected a JSON object."),
     "string_pattern_mismatch": ("Formato inválido.", "Invalid format."),
+    "control_characters": (
+        "Caracteres de controle (quebras de linha, tabulações …) não são aceitos.",
+        "Control characters (line breaks, tabs …) are not accepted.",
+    ),
     "greater_than_equal": ("Deve ser pelo menos {ge}.", "Must be at least {ge}."),
     "less_than_equal": ("Deve ser no máximo {le}.", "Must be at most {le}."),
 }
@@ -402,6 +461,8 @@ def _field_errors(errors: Sequence[Any], english: bool) -> list[dict[str, Any]]:
     for error in list(errors)[:50]:
         kind = str(error.get("type", ""))
         ctx = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
+        if kind == "string_pattern_mismatch" and ctx.get("pattern") == NO_CONTROLS:
+            kind = "control_characters"
         message = str(error.get("msg", ""))
         if kind in _FIELD_MESSAGES:
             template = _FIELD_MESSAGES[kind][1 if english else 0]

@@ -19,6 +19,7 @@ from hospeda.gateway.models import (
     EmailToken,
     Invitation,
     Membership,
+    Passkey,
     RecoveryCode,
     User,
 )
@@ -330,3 +331,30 @@ async def touch_token(session: AsyncSession, token_id: UUID, *, now: datetime) -
     await session.execute(
         sa.update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now)
     )
+
+
+# --- passkeys ---------------------------------------------------------------------------
+
+
+async def passkeys_of(session: AsyncSession, user_id: UUID) -> Sequence[Passkey]:
+    statement = (
+        sa.select(Passkey).where(col(Passkey.user_id) == user_id).order_by(col(Passkey.created_at))
+    )
+    return (await session.execute(statement)).scalars().all()
+
+
+async def get_passkey(
+    session: AsyncSession, passkey_id: UUID, user_id: UUID, *, lock: bool = False
+) -> Passkey | None:
+    """The person's own passkey; another person's id is the same as a missing one."""
+    passkey = await session.get(Passkey, passkey_id, with_for_update=lock)
+    return passkey if passkey and passkey.user_id == user_id else None
+
+
+async def passkey_by_credential(
+    session: AsyncSession, credential_id: str, *, lock: bool = False
+) -> Passkey | None:
+    statement = sa.select(Passkey).where(col(Passkey.credential_id) == credential_id)
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()

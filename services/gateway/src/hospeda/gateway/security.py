@@ -106,3 +106,32 @@ def new_recovery_codes() -> list[str]:
 
 def normalise_recovery_code(code: str) -> str:
     return code.strip().lower().replace(" ", "")
+
+
+class KnownDevices:
+    """The signed "known device" cookie a browser gets at a full sign-in:
+    ``<user id>.<random device id>.<HMAC>``. Presented again for the same
+    person, it lifts the per-account limits for that browser (see ``limits``),
+    so an attacker's failures cannot lock the owner out. The key is derived
+    from ``GATEWAY_TOTP_KEY`` (its first key), under its own label."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        first = settings.totp_key.get_secret_value().split(",")[0].strip()
+        self._key = hmac.new(first.encode(), b"hospeda known-device cookie", "sha256").digest()
+
+    def _sign(self, body: str) -> str:
+        return hmac.new(self._key, body.encode(), "sha256").hexdigest()
+
+    def issue(self, user_id: object, device: str | None = None) -> str:
+        """A cookie value for this person; ``device`` keeps the id of a device already known."""
+        body = f"{user_id}.{device or secrets.token_urlsafe(16)}"
+        return f"{body}.{self._sign(body)}"
+
+    def device(self, raw: str | None, user_id: object) -> str | None:
+        """The device id the cookie names, if it is genuine and is this person's."""
+        if not raw or len(raw) > 200 or raw.count(".") != 2:
+            return None
+        owner, device, signature = raw.split(".")
+        if owner != str(user_id) or not same(signature, self._sign(f"{owner}.{device}")):
+            return None
+        return device

@@ -38,6 +38,7 @@ class Session:
     acting_company_id: UUID | None = None
     mfa_pending: bool = False
     created_at: float = 0.0
+    authenticated_at: float = 0.0  # the last time the person proved it (sign-in, re-auth)
     retire_at: float | None = None  # a replaced id, kept briefly for requests already in flight
 
     def _record(self) -> str:
@@ -63,6 +64,7 @@ class Sessions:
         self.idle = settings.session_idle_s
         self.max_age = settings.session_max_s
         self.mfa_ttl = settings.mfa_pending_s
+        self.reauth_window = settings.reauth_window_s
 
     async def create(
         self,
@@ -80,6 +82,7 @@ class Sessions:
             company_id=company_id,
             mfa_pending=mfa_pending,
             created_at=time.time(),
+            authenticated_at=0.0 if mfa_pending else time.time(),
         )
         await self._save(session)
         return session
@@ -130,6 +133,16 @@ class Sessions:
         else:
             await self.delete(session)
         return renewed
+
+    async def mark_reauthenticated(self, session: Session) -> Session:
+        """The person just proved it again (password, TOTP or passkey): sensitive
+        changes are allowed for ``GATEWAY_REAUTH_WINDOW_S``. The same id goes on."""
+        marked = replace(session, authenticated_at=time.time())
+        await self._save(marked)
+        return marked
+
+    def recently_authenticated(self, session: Session) -> bool:
+        return time.time() - session.authenticated_at <= self.reauth_window
 
     async def delete(self, session: Session) -> None:
         key = digest(session.id)

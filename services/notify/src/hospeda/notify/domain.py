@@ -74,6 +74,7 @@ NOTICES: dict[str, Notice] = {
     for n in (
         Notice("verify-email", SECURITY, channels=_ACCOUNT),
         Notice("password-reset", SECURITY, channels=_ACCOUNT),
+        Notice("password-changed", SECURITY, channels=_ACCOUNT),
         Notice("signup-existing-account", SECURITY, channels=_ACCOUNT),
         Notice("invitation", SECURITY, channels=_ACCOUNT),
         Notice("invoice-issued", BILLING, essential=True, tag_key="number"),
@@ -86,6 +87,8 @@ NOTICES: dict[str, Notice] = {
         Notice("service-active", SERVICE, tag_key="domain"),
         Notice("provisioning-failed", SERVICE, tag_key="domain", urgency=Urgency.HIGH),
         Notice("addon-failed", SERVICE, tag_key="domain", urgency=Urgency.HIGH),
+        Notice("undelivered-refunded", BILLING, essential=True, tag_key="domain"),
+        Notice("undelivered-credited", BILLING, essential=True, tag_key="domain"),
         Notice("delegation-instructions", SERVICE, tag_key="domain"),
         Notice("delegation-verified", SERVICE, tag_key="domain"),
         Notice("delegation-failed", SERVICE, tag_key="domain"),

@@ -71,6 +71,16 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "Hello {name},\n\nWe received a request to reset your password. To choose a new one, open:\n{link}\n\nThe link is valid for {expires_minutes} minutes and works once. If it was not you, ignore this e-mail.",
         ),
     },
+    "password-changed": {
+        "pt-BR": (
+            "Sua senha foi redefinida",
+            "Olá {name},\n\nA senha da sua conta foi redefinida pelo link enviado a este e-mail, e todas as sessões abertas foram encerradas. Revise os tokens de API das suas empresas e revogue os que não reconhecer:\n{tokens_link}\n\nSe não foi você, redefina a senha de novo agora:\n{reset_link}",
+        ),
+        "en": (
+            "Your password was reset",
+            "Hello {name},\n\nYour account's password was reset through the link sent to this e-mail, and every open session was ended. Review your companies' API tokens and revoke any you do not recognise:\n{tokens_link}\n\nIf it was not you, reset the password again now:\n{reset_link}",
+        ),
+    },
     "signup-existing-account": {
         "pt-BR": (
             "Você já tem uma conta na Hospeda",
@@ -171,6 +181,26 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "Hello,\n\nThe {addon} add-on for {domain} could not be turned on yet, even after several automatic attempts.\n\nOur technical team has been alerted and will turn it on. We will tell you when it is ready; the rest of your hosting works as usual.\n\nYou need not do anything, and you will not be charged again.\n{link}",
         ),
     },
+    "undelivered-refunded": {
+        "pt-BR": (
+            "Devolvemos {amount} de {domain}",
+            "Olá,\n\nCancelamos o serviço {product} de {domain}, que não conseguimos ativar. Devolvemos {amount} ao meio de pagamento que você usou; o estorno pode levar alguns dias para aparecer no extrato.\n\nSentimos muito pelo transtorno.\n{link}",
+        ),
+        "en": (
+            "We refunded {amount} for {domain}",
+            "Hello,\n\nWe cancelled the {product} service for {domain}, which we could not activate. We returned {amount} to the method you paid with; it may take a few days to show on your statement.\n\nWe are sorry for the trouble.\n{link}",
+        ),
+    },
+    "undelivered-credited": {
+        "pt-BR": (
+            "{amount} de crédito por {domain}",
+            "Olá,\n\nCancelamos o serviço {product} de {domain}, que não conseguimos ativar. O valor pago, {amount}, ficou como crédito na sua conta e abate as próximas faturas.\n\nSentimos muito pelo transtorno.\n{link}",
+        ),
+        "en": (
+            "{amount} of credit for {domain}",
+            "Hello,\n\nWe cancelled the {product} service for {domain}, which we could not activate. What you paid, {amount}, is now credit on your account and goes towards your next invoices.\n\nWe are sorry for the trouble.\n{link}",
+        ),
+    },
     "delegation-instructions": {
         "pt-BR": (
             "Aponte {domain} para a Hospeda",
@@ -244,6 +274,11 @@ SAMPLES: dict[str, dict[str, str | int | bool | None]] = {
         "link": "https://app.hospeda.com.br/conta/redefinir-senha?token=exemplo",
         "expires_minutes": 30,
     },
+    "password-changed": {
+        "name": "Ana Souza",
+        "tokens_link": "https://app.hospeda.com.br/empresa/tokens",
+        "reset_link": "https://app.hospeda.com.br/conta/esqueci-a-senha",
+    },
     "signup-existing-account": {
         "name": "Ana Souza",
         "login_link": "https://app.hospeda.com.br/conta/entrar",
@@ -299,6 +334,20 @@ SAMPLES: dict[str, dict[str, str | int | bool | None]] = {
         "domain": "paoquente.com.br",
         "addon": "backup-pro",
         "link": "https://app.hospeda.com.br/app/servicos/exemplo",
+    },
+    "undelivered-refunded": {
+        "domain": "paoquente.com.br",
+        "product": "Hospedagem Básica",
+        "amount_cents": 2990,
+        "currency": "BRL",
+        "link": "https://app.hospeda.com.br/app/faturas/exemplo",
+    },
+    "undelivered-credited": {
+        "domain": "paoquente.com.br",
+        "product": "Backup Pro",
+        "amount_cents": 2990,
+        "currency": "BRL",
+        "link": "https://app.hospeda.com.br/app/faturas/exemplo",
     },
     "delegation-instructions": {
         "domain": "paoquente.com.br",

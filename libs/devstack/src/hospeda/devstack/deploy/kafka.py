@@ -33,7 +33,7 @@ SERVICES = ("billing", "provisioning", "dns", "notify", "audit", "gateway")
 COMMANDS = tuple(t.name for t in TOPICS if t.name.endswith(".commands.v1"))
 
 CONSUMES: dict[str, tuple[str, ...]] = {
-    "billing": ("billing.commands.v1",),
+    "billing": ("billing.commands.v1", "provisioning.service.v1"),
     "provisioning": ("provisioning.commands.v1",),
     "dns": ("dns.commands.v1", "provisioning.service.v1"),
     "notify": (

@@ -39,7 +39,7 @@ HEARTBEAT_FILE = "/tmp/hospeda.heartbeat"  # noqa: S108 - an emptyDir / the cont
 GATEWAY_PORT = 8000
 WEBHOOK_PORT = 8010
 METRICS_PORT = 9464
-"""Where Prometheus looks for each service's /metrics (issue 16 serves it)."""
+"""Where Prometheus looks for each service's /metrics (``HOSPEDA_METRICS_PORT``)."""
 COMPOSE_PROXY = "10.250.0.2"
 """The TLS proxy's fixed address on compose's `edge` network."""
 
@@ -75,6 +75,9 @@ def _shared(service: str) -> dict[str, Value]:
             "http://otel-collector:4318", "{OTEL_EXPORTER_OTLP_ENDPOINT}"
         ),
         "DATABASE_URL": database_url(service),
+        # /metrics for Prometheus, on the container's own address
+        "HOSPEDA_METRICS_HOST": "0.0.0.0",  # noqa: S104 - inside its container
+        "HOSPEDA_METRICS_PORT": str(METRICS_PORT),
     }
     if service in REDIS_DB:
         env["REDIS_URL"] = (
@@ -133,7 +136,7 @@ OWN: dict[str, dict[str, Value]] = {
     },
 }
 
-PENDING_SETTINGS = {"GATEWAY_TRUSTED_PROXIES": "issue 11 adds it to GatewaySettings"}
+PENDING_SETTINGS: dict[str, str] = {}
 """Variables the deploy passes before the service reads them."""
 
 

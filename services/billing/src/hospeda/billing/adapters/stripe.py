@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import stripe
 
+from hospeda.runtime import metrics
 from hospeda.runtime.errors import PermanentError
 
 
@@ -102,6 +103,7 @@ class StripeGateway:
         webhook_tolerance: int = 300,
     ) -> None:
         self._webhook_secret = webhook_secret
+        metrics.name_provider("stripe", api_base)
         self._tolerance = webhook_tolerance
         self.client = stripe.StripeClient(
             secret_key,

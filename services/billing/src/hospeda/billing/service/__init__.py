@@ -9,14 +9,17 @@ second webhook, a customer's redirect and a retried job can race without
 applying a payment twice or provisioning what was not paid.
 
 - ``core``: the unit of work and the invoice lifecycle (issue, void, paid);
-- ``catalog``, ``orders``, ``payments``, ``subscriptions``, ``renewals``: the use
-  cases of each area. ``Billing`` is all of them together.
+- ``catalog``, ``orders``, ``payments``, ``disputes``, ``subscriptions``, ``renewals``: the use
+  cases of each area; ``fulfilment``: what provisioning reports back (a paid
+  service it could not deliver). ``Billing`` is all of them together.
 """
 
 import logging
 
 from hospeda.billing.service.catalog import CatalogUseCases
 from hospeda.billing.service.core import InvoiceFacts, LineSpec, Unit, is_staff
+from hospeda.billing.service.disputes import DisputeUseCases
+from hospeda.billing.service.fulfilment import FulfilmentUseCases
 from hospeda.billing.service.orders import OrderUseCases
 from hospeda.billing.service.payments import PaymentUseCases
 from hospeda.billing.service.renewals import RenewalUseCases
@@ -29,6 +32,8 @@ class Billing(
     CatalogUseCases,
     OrderUseCases,
     PaymentUseCases,
+    DisputeUseCases,
+    FulfilmentUseCases,
     SubscriptionUseCases,
     RenewalUseCases,
 ):

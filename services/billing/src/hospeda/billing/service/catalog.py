@@ -58,6 +58,7 @@ class CatalogUseCases(BillingCore):
             )
         product.name, product.description = item.name, item.description
         product.recurring, product.whm_package = item.recurring, item.whm_package
+        product.family = item.family if item.kind is ProductKind.ADDON else None
         product.prices, product.active = prices, True
         product.version += 1
         product.updated_at = u.now
@@ -113,5 +114,6 @@ def published_item(product: Product) -> msg.CatalogItemPublished:
             for p in product.prices
         ),
         whm_package=product.whm_package,
+        family=product.family,
         active=product.active,
     )

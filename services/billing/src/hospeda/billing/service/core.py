@@ -19,6 +19,7 @@ from hospeda.billing.domain import (
     LIVE,
     UNPAID,
     InvalidInput,
+    InvalidState,
     InvoiceKind,
     InvoiceStatus,
     SubscriptionStatus,
@@ -193,6 +194,19 @@ class BillingCore:
 
     def unit(self, session: AsyncSession, **kwargs: Any) -> Unit:
         return Unit(session, self.clock.now(), **kwargs)
+
+    async def _check_domain_free(self, u: Unit, company_id: UUID, domain: str) -> None:
+        """A paid plan holds its domain; to another company the refusal says no more."""
+        holder = await repo.domain_holder(u.session, domain)
+        if holder is None:
+            return
+        if holder.company_id == company_id:
+            raise InvalidState(
+                f"Você já tem uma hospedagem para {domain} / you already have hosting for {domain}"
+            )
+        raise InvalidState(
+            f"O domínio {domain} não está disponível para contratação / {domain} cannot be ordered"
+        )
 
     def _notice(self, invoice: Invoice | InvoiceFacts, **extra: Any) -> dict[str, Any]:
         """The data of a notification about ``invoice``."""

@@ -61,10 +61,13 @@ class OrderUseCases(BillingCore):
                 "Informe o e-mail de contato do serviço (contact_email) / "
                 "give the service's contact e-mail (contact_email)"
             )
-        if await repo.domain_in_use(u.session, domain):
+        await self._check_domain_free(u, company_id, domain)
+        waiting = await repo.open_order_for(u.session, company_id, domain, u.now)
+        if waiting is not None:
             raise InvalidState(
-                f"O domínio {domain} já tem um serviço de hospedagem / "
-                f"{domain} already has a hosting service"
+                f"Você já tem um pedido em aberto para {domain} (fatura {waiting.number}): "
+                f"pague-o ou anule a fatura / you already have an open order for {domain} "
+                f"(invoice {waiting.number}): pay it or void the invoice"
             )
         service_id = new_id()
         plan_sub = self._new_subscription(

@@ -37,7 +37,7 @@ from hospeda.billing.service.core import (
 )
 from hospeda.contracts import Actor, Money, new_id
 from hospeda.contracts import billing as msg
-from hospeda.contracts.billing import PaymentMethod
+from hospeda.contracts.billing import PaymentMethod, ProductKind
 from hospeda.contracts.ops import OperatorAlertRaised, Severity
 from hospeda.contracts.topics import (
     BILLING_INVOICE,
@@ -70,6 +70,10 @@ class PaymentUseCases(BillingCore):
                 f"Nada a pagar: a fatura {invoice.number} está {status_text(invoice.status)} / "
                 "nothing to pay"
             )
+        if invoice.order_id is not None:
+            for sub in await repo.pending_of_order(u.session, invoice.order_id):
+                if sub.kind == ProductKind.PLAN and sub.domain:
+                    await self._check_domain_free(u, sub.company_id, sub.domain)
         due = invoice.total - invoice.amount_paid
         attempts = await repo.open_attempts(u.session, invoice.id)
         if method is PaymentMethod.CREDIT:
@@ -348,6 +352,8 @@ class PaymentUseCases(BillingCore):
         elif kind == "charge.refunded":
             for refund in (data.get("refunds") or {}).get("data") or []:
                 await self._settle_stripe_refund(u, refund)
+        elif kind.startswith("charge.dispute."):
+            await self.apply_dispute(u, kind, data)  # type: ignore[attr-defined]
         return True
 
     async def _payment_for_intent(self, u: Unit, intent: dict[str, Any]) -> Payment | None:
@@ -526,7 +532,7 @@ class PaymentUseCases(BillingCore):
             return
         if reference and refund.provider_reference is None:
             refund.provider_reference = reference
-        if status == "pending":
+        if status in ("pending", "requires_action"):  # Stripe finishes it later, by webhook
             return
         refund.settled_at = u.now
         if status != "succeeded":
@@ -581,11 +587,36 @@ class PaymentUseCases(BillingCore):
         refund_id = uuid_or_none((data.get("metadata") or {}).get("refund_id"))
         if refund_id is None and data.get("id"):
             found = await repo.refund_by_reference(u.session, str(data["id"]))
-            refund_id = found.id if found else None
+            refund_id = found.id if found else await self._dashboard_refund(u, data)
         if refund_id is not None:
             await self.settle_refund(
                 u, refund_id, status=str(data.get("status")), reference=data.get("id")
             )
+
+    async def _dashboard_refund(self, u: Unit, data: dict[str, Any]) -> UUID | None:
+        """A refund made in Stripe's dashboard, not by us: recorded from its
+        webhook so the invoice and the books say what Stripe did."""
+        if data.get("status") in ("failed", "canceled") or not data.get("payment_intent"):
+            return None
+        payment = await repo.payment_by_reference(u.session, str(data["payment_intent"]))
+        if payment is None:
+            return None  # not one of ours
+        refund = Refund(
+            id=new_id(),
+            company_id=payment.company_id,
+            invoice_id=payment.invoice_id,
+            payment_id=payment.id,
+            amount=int(data["amount"]),
+            currency=payment.currency,
+            reason="Reembolso feito no painel do Stripe / refunded from Stripe's dashboard",
+            status="pending",
+            provider_reference=str(data["id"]),
+            created_at=u.now,
+        )
+        u.session.add(refund)
+        await u.session.flush()
+        log.warning("refund %s was made in Stripe's dashboard; recorded", data["id"])
+        return refund.id
 
 
 PAYMENT_METHOD_REF = re.compile(r"^pm_[A-Za-z0-9_]+$")

@@ -4,6 +4,7 @@ downgrades with proration, cancellation and the end of a service."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -17,6 +18,8 @@ from hospeda.billing.domain import (
     InvalidState,
     InvoiceKind,
     SubscriptionStatus,
+    addon_charge,
+    check_addon_change,
     period_end,
     price_for,
     prorate,
@@ -75,6 +78,12 @@ class SubscriptionUseCases(BillingCore):
         for sub in subs:
             if sub.status != SubscriptionStatus.PENDING:
                 continue
+            if sub.kind == ProductKind.PLAN and sub.domain:
+                holder = await repo.domain_holder(u.session, sub.domain)
+                if holder is not None:
+                    # paid for a domain someone else paid for first: the money stays, as credit
+                    await self._domain_lost(u, invoice, sub, paid_for[sub.id])
+                    continue
             parent = (
                 await repo.get(u.session, Subscription, sub.parent_id) if sub.parent_id else None
             )
@@ -87,12 +96,36 @@ class SubscriptionUseCases(BillingCore):
                 continue
             await self._activate(u, sub)
 
+    async def _domain_lost(self, u: Unit, invoice: Invoice, sub: Subscription, paid: int) -> None:
+        self._drop_pending(u, sub)
+        sub.cancel_reason = "domínio contratado antes por outra conta / domain taken first"
+        await self._to_credit(u, invoice, paid, payment_id=None, why="domain taken")
+        product = await repo.get(u.session, Product, sub.product_code)
+        u.notify(
+            "undelivered-credited",
+            company_id=sub.company_id,
+            data=self._notice(
+                invoice,
+                domain=sub.domain,
+                product=product.name if product else sub.product_code,
+                amount_cents=paid,
+            ),
+        )
+
     async def _activate(self, u: Unit, sub: Subscription) -> None:
         cycle = BillingCycle(sub.cycle)
         sub.status, sub.updated_at = SubscriptionStatus.ACTIVE.value, u.now
         sub.anchor_at = sub.period_start = u.now
         sub.period_number = 0
         sub.period_end = period_end(u.now, cycle, 0) if cycle is not BillingCycle.ONE_TIME else None
+        line = await repo.last_paid_line(u.session, sub.id) if sub.parent_id else None
+        parent = await repo.get(u.session, Subscription, sub.parent_id) if sub.parent_id else None
+        if line is not None and line.period_end is not None and parent is not None:
+            # bought mid-period and charged up to its service's renewal: it renews with
+            # the service from then (paid late, after that renewal: its next period is due)
+            sub.period_end, sub.anchor_at = line.period_end, parent.anchor_at
+            behind = 1 if line.period_end != parent.period_end else 0
+            sub.period_number = parent.period_number - behind
         kind = ProductKind(sub.kind)
         u.emit(
             msg.SubscriptionActivated(
@@ -262,13 +295,31 @@ class SubscriptionUseCases(BillingCore):
         )
         u.session.add(sub)
         await u.session.flush()
+        lines = lines_for(addon, cycle, price, sub.id)
+        charge = addon_charge(
+            price["amount"],
+            same_cycle=cycle.value == parent.cycle,
+            period_start=parent.period_start,
+            period_end=parent.period_end,
+            at=u.now,
+        )
+        if charge != price["amount"] and parent.period_end is not None:
+            # the rest of the service's period; then it renews with the service
+            lines[0] = replace(
+                lines[0],
+                description=f"{lines[0].description}, proporcional até "
+                f"{parent.period_end:%d/%m/%Y} / prorated to the next renewal",
+                unit_amount=charge,
+                period_start=u.now,
+                period_end=parent.period_end,
+            )
         await self._issue(
             u,
             invoice_id=new_id(),
             company_id=parent.company_id,
             kind=InvoiceKind.ADDON,
             currency=price["currency"],
-            lines=lines_for(addon, cycle, price, sub.id),
+            lines=lines,
             due_at=u.now + timedelta(days=self.settings.order_due_days),
         )
 
@@ -296,6 +347,9 @@ class SubscriptionUseCases(BillingCore):
         to = await self._product(u, change.to_code, ProductKind(sub.kind))
         if to.code == sub.product_code:
             return
+        if sub.kind == ProductKind.ADDON:
+            current = await repo.get(u.session, Product, sub.product_code)
+            check_addon_change(current or to, to)  # never sell what provisioning cannot do
         price = price_for(to.prices, BillingCycle(sub.cycle), code=to.code)
         same_currency(price, sub.currency, to.code)
         if sub.renewal_invoice_id is not None:
@@ -423,6 +477,10 @@ class SubscriptionUseCases(BillingCore):
                 if invoice is not None and invoice.status in UNPAID:
                     await self._void(u, invoice, reason)
             return
+        if sub.status == SubscriptionStatus.PROVISIONING_FAILED:
+            # nothing was delivered: it ends now, and what it cost comes back
+            await self.cancel_undelivered(u, sub, reason)  # type: ignore[attr-defined]
+            return
         if sub.status not in LIVE:
             return  # already over
         if cancel.at_period_end and sub.period_end is not None:
@@ -467,7 +525,7 @@ class SubscriptionUseCases(BillingCore):
     ) -> None:
         """End a live subscription for good: the account is removed (a plan,
         with its add-ons) or the add-on turned off."""
-        if sub.status not in LIVE:
+        if sub.status not in (*LIVE, SubscriptionStatus.PROVISIONING_FAILED):
             return
         was_cancel_at_end = sub.cancel_at_period_end
         sub.status, sub.ended_at, sub.updated_at = status.value, u.now, u.now

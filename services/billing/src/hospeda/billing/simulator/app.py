@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from hospeda.billing.pix import build_payload
+from hospeda.billing.simulator.dashboard import dashboard_routes
 
 log = logging.getLogger("hospeda.billing.simulator")
 
@@ -185,6 +186,8 @@ class StripeSimulator:
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds_require_action: bool = False  # new refunds wait for the customer (bank details)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     attached: dict[str, str] = field(default_factory=dict)
     idempotency: dict[str, tuple[str, int, dict[str, Any]] | None] = field(default_factory=dict)
@@ -198,8 +201,16 @@ class StripeSimulator:
         if self._queue is not None:
             while not self._queue.empty():
                 self._queue.get_nowait()
-        for store in (self.customers, self.intents, self.charges, self.refunds, self.events):
+        for store in (
+            self.customers,
+            self.intents,
+            self.charges,
+            self.refunds,
+            self.disputes,
+            self.events,
+        ):
             store.clear()
+        self.refunds_require_action = False
         self.attached.clear()
         self.idempotency.clear()
         self.faults.clear()
@@ -325,6 +336,55 @@ class StripeSimulator:
         self.emit("charge.succeeded", charge, request=request)
         self.emit("payment_intent.succeeded", intent, request=request)
 
+    def refund(
+        self,
+        charge: dict[str, Any],
+        amount: int,
+        *,
+        reason: str | None,
+        metadata: dict[str, str],
+        request: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Refund part of a charge — from the API or from the dashboard (no
+        metadata). With ``refunds_require_action`` it waits for ``complete_refund``."""
+        refund = {
+            "id": _id("re_"),
+            "object": "refund",
+            "amount": amount,
+            "currency": charge["currency"],
+            "charge": charge["id"],
+            "payment_intent": charge["payment_intent"],
+            "reason": reason,
+            "metadata": metadata,
+            "status": "requires_action" if self.refunds_require_action else "succeeded",
+            "created": int(time.time()),
+        }
+        self.refunds[refund["id"]] = refund
+        charge["refunds"]["data"].insert(0, refund)
+        self.emit("refund.created", refund, request=request)
+        if refund["status"] == "succeeded":
+            self._refunded(charge, refund, request)
+        return refund
+
+    def complete_refund(self, refund: dict[str, Any]) -> None:
+        refund["status"] = "succeeded"
+        self.emit("refund.updated", refund)
+        self._refunded(self.charges[refund["charge"]], refund, None)
+
+    def _refunded(
+        self, charge: dict[str, Any], refund: dict[str, Any], request: dict[str, Any] | None
+    ) -> None:
+        charge["amount_refunded"] += refund["amount"]
+        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        self.emit("charge.refunded", charge, request=request)
+
+    def unrefunded(self, charge: dict[str, Any]) -> int:
+        """What may still be refunded: refunds waiting for action hold their amount."""
+        waiting = sum(
+            r["amount"] for r in charge["refunds"]["data"] if r["status"] == "requires_action"
+        )
+        return int(charge["amount"] - charge["amount_refunded"] - waiting)
+
     def decline(
         self, intent: dict[str, Any], code: str, decline_code: str, message: str, request: Any
     ) -> StripeFailure:
@@ -447,6 +507,7 @@ def create_app(sim: StripeSimulator) -> Starlette:
         Route("/v1/events", api(list_events), methods=["GET"]),
         Route("/v1/events/{id}", api(retrieve_event), methods=["GET"]),
         *control_routes(sim),
+        *dashboard_routes(sim),
     ]
 
     @contextlib.asynccontextmanager
@@ -812,7 +873,7 @@ async def create_refund(
             code="charge_not_refundable",
         )
     charge = sim.charges[charge_id]
-    left = charge["amount"] - charge["amount_refunded"]
+    left = sim.unrefunded(charge)
     amount = _int(params, "amount") or left
     if amount <= 0 or amount > left:
         raise StripeFailure(
@@ -824,25 +885,9 @@ async def create_refund(
     reason = params.get("reason")
     if reason not in (None, "duplicate", "fraudulent", "requested_by_customer"):
         raise StripeFailure(400, f"Invalid reason: {reason}", param="reason")
-    refund = {
-        "id": _id("re_"),
-        "object": "refund",
-        "amount": amount,
-        "currency": charge["currency"],
-        "charge": charge_id,
-        "payment_intent": charge["payment_intent"],
-        "reason": reason,
-        "metadata": _metadata(params),
-        "status": "succeeded",
-        "created": int(time.time()),
-    }
-    sim.refunds[refund["id"]] = refund
-    charge["amount_refunded"] += amount
-    charge["refunded"] = charge["amount_refunded"] == charge["amount"]
-    charge["refunds"]["data"].insert(0, refund)
-    sim.emit("refund.created", refund, request=ctx["request"])
-    sim.emit("charge.refunded", charge, request=ctx["request"])
-    return refund
+    return sim.refund(
+        charge, amount, reason=reason, metadata=_metadata(params), request=ctx["request"]
+    )
 
 
 async def retrieve_refund(
@@ -885,6 +930,8 @@ def control_routes(sim: StripeSimulator) -> list[Route]:
             sim.webhook_url = body["webhook_url"]
         if "webhook_secret" in body:
             sim.webhook_secret = body["webhook_secret"]
+        if "refunds_require_action" in body:
+            sim.refunds_require_action = bool(body["refunds_require_action"])
         return JSONResponse({"webhook_url": sim.webhook_url})
 
     async def add_fault(request: Request) -> JSONResponse:
@@ -1000,6 +1047,7 @@ def control_routes(sim: StripeSimulator) -> list[Route]:
                 "payment_intents": [_public(i) for i in sim.intents.values()],
                 "charges": list(sim.charges.values()),
                 "refunds": list(sim.refunds.values()),
+                "disputes": list(sim.disputes.values()),
                 "events": [
                     {"id": e["id"], "type": e["type"], "object": e["data"]["object"].get("id")}
                     for e in sim.events.values()

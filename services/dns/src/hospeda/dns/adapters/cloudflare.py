@@ -19,6 +19,7 @@ from cloudflare import AsyncCloudflare
 from hospeda.contracts.dns import DnsRecord, RecordSpec, RecordType
 from hospeda.dns.adapters.ratelimit import RateLimiter
 from hospeda.dns.domain import fqdn, relative_from_fqdn
+from hospeda.runtime import metrics
 from hospeda.runtime.errors import PermanentError
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ class CloudflareProvider:
         timeout: float = 15.0,
         max_429_waits: int = 5,
     ) -> None:
+        metrics.name_provider("cloudflare", base_url)
         self.client = AsyncCloudflare(
             api_token=api_token,
             base_url=base_url or None,

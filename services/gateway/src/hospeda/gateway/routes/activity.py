@@ -174,8 +174,20 @@ async def events(
         user_id=principal.user_id if principal.session is not None else None,  # inbox items
     )
     heartbeat = settings.events_heartbeat_s
+    replayed: set[str] = set()
     try:
         yield ServerSentEvent(comment="conectado / connected", retry=3000)
+        last_id = ctx.request.headers.get("last-event-id", "").strip()[:100]
+        if last_id and hub.backlog is not None:
+            # a reconnect: what it missed first (subscribed already, so nothing falls between)
+            owners = [f"company:{ctx.company_id}"]
+            if subscription.user_id is not None:
+                owners.append(f"person:{subscription.user_id}")
+            for missed in await hub.backlog.missed(owners, last_id):
+                if missed.event_id in replayed or not subscription.wants(missed):
+                    continue
+                replayed.add(missed.event_id)
+                yield ServerSentEvent(data=missed.data, event=missed.event_type, id=missed.event_id)
         while True:
             try:
                 event = await asyncio.wait_for(subscription.queue.get(), heartbeat)
@@ -188,6 +200,8 @@ async def events(
                 continue
             if event is None:
                 return
+            if event.event_id in replayed:
+                continue
             yield ServerSentEvent(data=event.data, event=event.event_type, id=event.event_id)
     finally:
         hub.unsubscribe(subscription)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 
 from hospeda.gateway.api import ApiRoute, allow
-from hospeda.gateway.auth import session_cookie_name
+from hospeda.gateway.auth import KNOWN_DEVICE_MAX_AGE_S, device_cookie_name, session_cookie_name
+from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.context import RequestContext
 from hospeda.gateway.deps import AccountsDep, CompaniesDep, SettingsDep, SignInDep
 from hospeda.gateway.permissions import Permission as P
-from hospeda.gateway.problems import documented
+from hospeda.gateway.problems import ApiError, documented
 from hospeda.gateway.schemas.accounts import (
     EmailOnly,
     InvitedSignUp,
@@ -24,6 +26,7 @@ from hospeda.gateway.schemas.accounts import (
 from hospeda.gateway.schemas.common import Outcome
 from hospeda.gateway.schemas.sign_in import (
     Login,
+    Reauthenticate,
     RecoveryCodes,
     SecondFactor,
     SessionInfo,
@@ -36,6 +39,7 @@ router = APIRouter(prefix="/auth", tags=["auth"], route_class=ApiRoute)
 Public = Annotated[RequestContext, allow(P.PUBLIC)]
 Signed = Annotated[RequestContext, allow(P.SELF)]
 Pending = Annotated[RequestContext, allow(P.MFA_PENDING)]
+Recent = Annotated[RequestContext, allow(P.SELF, recent=True)]
 
 
 @router.post(
@@ -96,25 +100,50 @@ async def resend_verification(body: EmailOnly, ctx: Public, accounts: AccountsDe
     return Outcome()
 
 
+def _remember_device(
+    request: Request, response: Response, settings: GatewaySettings, sign_in: SignInDep, user: UUID
+) -> None:
+    """After a full sign-in: the signed known-device cookie (see ``limits``)."""
+    name = device_cookie_name(settings)
+    response.set_cookie(
+        name,
+        sign_in.known_device(user, request.cookies.get(name)),
+        max_age=KNOWN_DEVICE_MAX_AGE_S,
+        path="/",
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
 @router.post(
     "/login",
     responses=documented(401, 403, 422, 429),
     summary="Entrar / Sign in",
 )
 async def login(
-    body: Login, ctx: Public, request: Request, sign_in: SignInDep, settings: SettingsDep
+    body: Login,
+    ctx: Public,
+    request: Request,
+    response: Response,
+    sign_in: SignInDep,
+    settings: SettingsDep,
 ) -> SessionInfo:
     """Sets the session cookie (a new id every time). With 2FA on, the answer has
     ``mfa_required: true`` and the code goes to ``/auth/login/2fa``.
-    Repeated failures lock the account and the IP for a while (429, ``Retry-After``)."""
+    Repeated failures slow the account down and stop the address for a while (429,
+    ``Retry-After``); a browser that signed in to the account before is not held back."""
     session = await sign_in.login(
         ctx.origin,
         email=str(body.email),
         password=body.password,
         # whatever session this browser had ends: no fixation
         previous=request.cookies.get(session_cookie_name(settings)),
+        device=request.cookies.get(device_cookie_name(settings)),
     )
     ctx.start_session(session)
+    if not session.mfa_pending:
+        _remember_device(request, response, settings, sign_in, session.user_id)
     return SessionInfo.of(session)
 
 
@@ -123,9 +152,39 @@ async def login(
     responses=documented(400, 401, 403, 422, 429),
     summary="Código da verificação em duas etapas / Two-factor code",
 )
-async def login_second_factor(body: SecondFactor, ctx: Pending, sign_in: SignInDep) -> SessionInfo:
-    session = await sign_in.login_second_factor(ctx.origin, ctx.session, body.code)
+async def login_second_factor(
+    body: SecondFactor,
+    ctx: Pending,
+    request: Request,
+    response: Response,
+    sign_in: SignInDep,
+    settings: SettingsDep,
+) -> SessionInfo:
+    session = await sign_in.login_second_factor(
+        ctx.origin,
+        ctx.session,
+        body.code,
+        device=request.cookies.get(device_cookie_name(settings)),
+    )
     ctx.start_session(session)
+    _remember_device(request, response, settings, sign_in, session.user_id)
+    return SessionInfo.of(session)
+
+
+@router.post(
+    "/reauthenticate",
+    responses=documented(400, 401, 403, 422, 429),
+    summary="Confirmar a identidade / Re-authenticate",
+)
+async def reauthenticate(body: Reauthenticate, ctx: Signed, sign_in: SignInDep) -> SessionInfo:
+    """The password or a 2FA code again: for the next few minutes
+    (``GATEWAY_REAUTH_WINDOW_S``) the session may turn 2FA on or off, create API
+    tokens, change the password or e-mail and take staff actions."""
+    if (body.password is None) == (body.code is None):
+        raise ApiError("reauth_one_proof", 422)
+    session = await sign_in.reauthenticate(
+        ctx.origin, ctx.session, password=body.password, code=body.code
+    )
     return SessionInfo.of(session)
 
 
@@ -199,7 +258,7 @@ async def change_password(body: PasswordChange, ctx: Signed, accounts: AccountsD
     responses=documented(401, 403, 409),
     summary="Começar a configurar a verificação em duas etapas / Start 2FA setup",
 )
-async def totp_setup(ctx: Signed, sign_in: SignInDep) -> TotpSetup:
+async def totp_setup(ctx: Recent, sign_in: SignInDep) -> TotpSetup:
     secret, uri = await sign_in.start_totp(ctx.origin, ctx.me.user_id)
     return TotpSetup(secret=secret, otpauth_uri=uri)
 
@@ -209,7 +268,7 @@ async def totp_setup(ctx: Signed, sign_in: SignInDep) -> TotpSetup:
     responses=documented(400, 401, 403, 409, 422),
     summary="Ativar a verificação em duas etapas / Turn 2FA on",
 )
-async def totp_enable(body: SecondFactor, ctx: Signed, sign_in: SignInDep) -> RecoveryCodes:
+async def totp_enable(body: SecondFactor, ctx: Recent, sign_in: SignInDep) -> RecoveryCodes:
     session, codes = await sign_in.enable_totp(ctx.origin, ctx.session, body.code)
     ctx.start_session(session)
     return RecoveryCodes(recovery_codes=codes)

@@ -27,7 +27,7 @@ from hospeda.contracts.billing import (
 from hospeda.contracts.topics import BILLING_COMMANDS
 from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, allow
 from hospeda.gateway.context import RequestContext
-from hospeda.gateway.deps import ForwardDep
+from hospeda.gateway.deps import ForwardDep, LimiterDep
 from hospeda.gateway.permissions import Permission as P
 from hospeda.gateway.problems import documented
 from hospeda.gateway.schemas.billing import (
@@ -159,10 +159,13 @@ async def pay_invoice(
     )
 
 
+CONFIRMS_PER_MINUTE = 5
+
+
 @router.post(
     "/invoices/{invoice_id}/confirm-payment",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=COMMAND,
+    responses=documented(401, 403, 404, 409, 422, 429, 503),
     summary="Voltei do pagamento / Back from paying (3-D Secure, bank page, Pix)",
 )
 async def confirm_payment(
@@ -170,9 +173,12 @@ async def confirm_payment(
     body: ConfirmIn,
     ctx: Annotated[RequestContext, allow(P.INVOICES_PAY)],
     forward: ForwardDep,
+    limiter: LimiterDep,
 ) -> Accepted:
     """The customer's browser came back from Stripe: billing checks the
-    PaymentIntent itself and applies it once, however often this is sent."""
+    PaymentIntent itself and applies it once, however often this is sent.
+    Each call asks the payment provider, so a few per invoice per minute (429)."""
+    await limiter.spend("confirm-payment", str(invoice_id), CONFIRMS_PER_MINUTE, window=60)
     invoice = await forward.get(ctx, SERVICE, "invoices.get", invoice_id=invoice_id)
     return await forward.command(
         ctx,

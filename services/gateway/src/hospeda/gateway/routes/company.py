@@ -169,7 +169,9 @@ async def list_tokens(
     summary="Criar um token de API / Create an API token",
 )
 async def create_token(
-    body: TokenIn, ctx: Annotated[RequestContext, allow(P.TOKENS_MANAGE)], tokens: TokensDep
+    body: TokenIn,
+    ctx: Annotated[RequestContext, allow(P.TOKENS_MANAGE, recent=True)],
+    tokens: TokensDep,
 ) -> NewTokenOut:
     """The token is shown once. It acts in this company with the chosen
     permissions (never more than yours; never members:manage or tokens:manage),

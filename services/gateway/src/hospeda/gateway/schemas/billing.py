@@ -9,7 +9,7 @@ from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from hospeda.contracts import Money
 from hospeda.contracts.billing import BillingCycle, OrderAddon, PaymentMethod
-from hospeda.gateway.schemas.common import Page, example
+from hospeda.gateway.schemas.common import Page, Text, example
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 
@@ -38,7 +38,7 @@ class PayIn(BaseModel):
     model_config = example(method="pix")
 
     method: PaymentMethod
-    payment_method_ref: str | None = Field(default=None, max_length=255)
+    payment_method_ref: Text | None = Field(default=None, max_length=255)
 
 
 class ConfirmIn(BaseModel):
@@ -51,7 +51,7 @@ class RefundIn(BaseModel):
     model_config = example(amount={"amount": 1990, "currency": "BRL"}, reason="Cobrança em dobro")
 
     amount: Money | None = Field(default=None, description="Absent: refund in full.")
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
     @field_validator("amount")
     @classmethod
@@ -66,7 +66,7 @@ class RefundIn(BaseModel):
 class VoidIn(BaseModel):
     model_config = example(reason="Pedido cancelado antes do pagamento")
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class ChangeIn(BaseModel):
@@ -80,7 +80,7 @@ class SubscriptionCancelIn(BaseModel):
     model_config = example(at_period_end=True, reason="Vou migrar o site")
 
     at_period_end: bool = True
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Text | None = Field(default=None, max_length=500)
 
 
 class AddonIn(BaseModel):

@@ -11,7 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 EXAMPLE_USER = "0190f5e2-7b1c-7c3e-9a51-1f2d3c4b5a01"
 EXAMPLE_COMPANY = "0190f5e2-7b1c-7c3e-9a51-1f2d3c4b5a02"
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Free text never holds control characters (CR/LF, NUL, tabs …): they break e-mail
+# headers and logs. Every free-text field uses ``Text`` (or ``Name``); the 422 says why.
+NO_CONTROLS = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+Text = Annotated[str, Field(pattern=NO_CONTROLS)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_CONTROLS),
+]
 Password = Annotated[
     str, Field(min_length=12, max_length=256, examples=["cavalo-correto-bateria-grampo"])
 ]

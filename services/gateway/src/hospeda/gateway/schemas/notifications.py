@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hospeda.contracts.notify import Category, Channel
-from hospeda.gateway.schemas.common import Page
+from hospeda.gateway.schemas.common import Page, Text
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 ALWAYS_ON = (Category.SECURITY, Category.LEGAL)
@@ -64,7 +64,7 @@ class SettingsIn(BaseModel):
     )
 
     preferences: list[PreferenceIn] = Field(default_factory=list, max_length=50)
-    time_zone: str | None = Field(default=None, max_length=64)
+    time_zone: Text | None = Field(default=None, max_length=64)
     quiet_hours: dict[str, Annotated[str, Field(pattern=HHMM)]] | None = Field(
         default=None, description="`{start, end}` in your time zone; `{}` turns them off."
     )

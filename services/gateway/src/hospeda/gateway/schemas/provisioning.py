@@ -6,13 +6,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from hospeda.gateway.schemas.common import Page, example
+from hospeda.gateway.schemas.common import Page, Text, example
 
 
 class JobCancelIn(BaseModel):
     model_config = example(reason="Domínio errado")
 
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Text | None = Field(default=None, max_length=500)
 
 
 # --- answers of provisioning's queries ---------------------------------------------------

@@ -43,6 +43,15 @@ class TotpDisable(BaseModel):
     code: Code
 
 
+class Reauthenticate(BaseModel):
+    """The password, or a 2FA code (or a recovery code) — one of them."""
+
+    model_config = example(password="cavalo-correto-bateria-grampo")
+
+    password: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    code: Code | None = None
+
+
 class SessionInfo(BaseModel):
     """The signed-in session: echo ``csrf_token`` in ``X-CSRF-Token`` on every change."""
 

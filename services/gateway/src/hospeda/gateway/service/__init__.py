@@ -12,6 +12,7 @@ change only after the transaction commits. Routes never open a transaction.
 - ``companies``: the company's profile, members, invitations, roles, switching
   the active company (``Companies``);
 - ``tokens``: API tokens (``Tokens``);
+- ``passkeys``: WebAuthn passkeys and signing in with one (``Passkeys``);
 - ``staff``: staff roles, finding companies, acting on one (``Staff``);
 - ``core``: the little they share (``IdentityParts``, what each area is built
   from; ``IdentityCore``, their base). No area calls another.
@@ -20,6 +21,7 @@ change only after the transaction commits. Routes never open a transaction.
 from hospeda.gateway.service.accounts import Accounts, Profile
 from hospeda.gateway.service.companies import Companies
 from hospeda.gateway.service.core import IdentityParts
+from hospeda.gateway.service.passkeys import Passkeys
 from hospeda.gateway.service.sign_in import SignIn
 from hospeda.gateway.service.staff import Staff
 from hospeda.gateway.service.tokens import NewToken, Tokens
@@ -29,6 +31,7 @@ __all__ = [
     "Companies",
     "IdentityParts",
     "NewToken",
+    "Passkeys",
     "Profile",
     "SignIn",
     "Staff",

@@ -30,6 +30,8 @@ from hospeda.gateway.sessions import Session
 VERIFY_EMAIL = "verify-email"
 PASSWORD_RESET = "password-reset"  # noqa: S105 - a template name
 SIGNUP_EXISTING_ACCOUNT = "signup-existing-account"
+PASSWORD_CHANGED = "password-changed"  # noqa: S105 - a template name
+TOKENS_PAGE = "/app/tokens"  # where the web app lists and revokes API tokens
 
 
 @dataclass(frozen=True)
@@ -251,8 +253,21 @@ class Accounts(IdentityCore):
             user.session_stamp += 1
             origin.as_actor(Actor(kind=ActorKind.USER, id=str(user.id)))
             audit(db, origin, "user.password_reset", "user", user.id)
+            # say what happened: every session ended; review the API tokens (they live on)
+            notify(
+                db,
+                origin,
+                template=PASSWORD_CHANGED,
+                recipient=Recipient(user_id=user.id, email=user.email, name=user.name),
+                locale=user.locale,
+                data={
+                    "name": user.name,
+                    "tokens_link": public_link(self.settings, TOKENS_PAGE),
+                    "reset_link": public_link(self.settings, "/conta/esqueci-a-senha"),
+                },
+            )
         await self.sessions.delete_all(user.id)
-        await self.limiter.login_succeeded(user.email)
+        await self.limiter.reset_account(user.email, user.id)
 
     async def change_password(
         self, origin: Origin, session: Session, current: str, new: str
@@ -260,9 +275,8 @@ class Accounts(IdentityCore):
         """A new password; other sessions end and this one gets a new id."""
         async with self.db.transaction() as db:
             user = await locked_user(db, session.user_id)
-        await self.limiter.check_login(user.email, origin.ip)
+        claim = await self.limiter.claim(self.limiter.step_up(user.id))
         if not await self.passwords.verify(user.password_hash, current):
-            await self.limiter.login_failed(user.email, origin.ip)
             async with self.db.transaction() as db:
                 audit(db, origin, "user.password_change_failed", "user", user.id)
             raise Refused("invalid_credentials")
@@ -273,8 +287,11 @@ class Accounts(IdentityCore):
             user.session_stamp += 1
             stamp = user.session_stamp
             audit(db, origin, "user.password_changed", "user", user.id)
+        await self.limiter.release(claim)
         await self.sessions.delete_all(user.id, keep=session)
-        return await self.sessions.rotate(session, stamp=stamp)
+        return await self.sessions.rotate(
+            session, stamp=stamp, authenticated_at=self.clock.now().timestamp()
+        )
 
     # --- reads ------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from hospeda.gateway.domain import Refused
 from hospeda.gateway.limits import Limiter
 from hospeda.gateway.models import User
 from hospeda.gateway.security import Passwords
-from hospeda.gateway.sessions import Sessions
+from hospeda.gateway.sessions import Session, Sessions
 from hospeda.runtime.clock import Clock
 from hospeda.runtime.db import Database
 
@@ -43,6 +43,24 @@ class IdentityCore:
         self.sessions = parts.sessions
         self.limiter = parts.limiter
         self.clock = parts.clock
+
+    async def open_session(
+        self, *, user: User, company_id: UUID | None, mfa_pending: bool, previous: str | None
+    ) -> Session:
+        """A new session for a sign-in that just succeeded (password or passkey);
+        ``previous``, the session id this browser had, ends (no fixation)."""
+        session = await self.sessions.create(
+            user_id=user.id,
+            stamp=user.session_stamp,
+            company_id=company_id,
+            mfa_pending=mfa_pending,
+        )
+        if previous:
+            for pending in (False, True):
+                old = await self.sessions.get(previous, pending=pending)
+                if old is not None:
+                    await self.sessions.delete(old)
+        return session
 
 
 async def locked_user(db: AsyncSession, user_id: UUID) -> User:

@@ -9,9 +9,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hospeda.contracts import Actor, ActorKind
 from hospeda.gateway import repository
 from hospeda.gateway.domain import Refused, normalise_email
+from hospeda.gateway.limits import Claim
 from hospeda.gateway.models import User
 from hospeda.gateway.outgoing import Origin, audit
 from hospeda.gateway.security import (
+    KnownDevices,
     TotpMatch,
     digest,
     match_totp,
@@ -32,6 +34,7 @@ class SignIn(IdentityCore):
         super().__init__(parts)
         # TOTP secrets are encrypted at rest: a database dump alone cannot mint codes
         self.totp_box = SecretBox(parts.settings.totp_key, setting="GATEWAY_TOTP_KEY")
+        self.devices = KnownDevices(parts.settings)
 
     # --- second factor ----------------------------------------------------------------------
 
@@ -61,25 +64,36 @@ class SignIn(IdentityCore):
     # --- signing in and out -----------------------------------------------------------------
 
     async def login(
-        self, origin: Origin, *, email: str, password: str, previous: str | None = None
+        self,
+        origin: Origin,
+        *,
+        email: str,
+        password: str,
+        previous: str | None = None,
+        device: str | None = None,
     ) -> Session:
         """Check the password; the session is half-open (``mfa_pending``) when 2FA is on.
-        ``previous``: the session id this browser had, which ends (no fixation)."""
+        ``previous``: the session id this browser had, which ends (no fixation);
+        ``device``: the browser's known-device cookie, if any (see ``limits``)."""
         email = normalise_email(email)
-        await self.limiter.check_login(email, origin.ip)
         async with self.db.transaction() as db:
             user = await repository.get_user_by_email(db, email)
+        known = self.devices.device(device, user.id) if user else None
+        claim = await self.limiter.claim(self.limiter.password(email, origin.ip, known))
         if not await self.passwords.verify(user.password_hash if user else None, password):
-            await self.limiter.login_failed(email, origin.ip)
             async with self.db.transaction() as db:
                 audit(db, origin, "user.login_failed", "user", user.id if user else None)
             raise Refused("invalid_credentials")
         assert user is not None
         if user.email_verified_at is None:
+            await self.limiter.release(claim)
             async with self.db.transaction() as db:
                 audit(db, origin, "user.login_unverified", "user", user.id)
             raise Refused("email_not_verified")
-        await self.limiter.login_succeeded(email)
+        if user.totp_enabled_at is None:
+            await self.limiter.succeeded(claim)
+        else:  # the right password gives its own slot back; earlier failures wait for the code
+            await self.limiter.release(claim)
         origin.as_actor(Actor(kind=ActorKind.USER, id=str(user.id)))
         async with self.db.transaction() as db:
             companies = await repository.companies_of(db, user.id)
@@ -96,24 +110,20 @@ class SignIn(IdentityCore):
                 user.id,
                 company_id=company_id,
             )
-        session = await self.sessions.create(
-            user_id=user.id,
-            stamp=user.session_stamp,
-            company_id=company_id,
-            mfa_pending=two_factor,
+        return await self.open_session(
+            user=user, company_id=company_id, mfa_pending=two_factor, previous=previous
         )
-        if previous:
-            for pending in (False, True):
-                old = await self.sessions.get(previous, pending=pending)
-                if old is not None:
-                    await self.sessions.delete(old)
-        return session
 
-    async def login_second_factor(self, origin: Origin, pending: Session, code: str) -> Session:
-        """Finish signing in with a TOTP or recovery code: a full session, new id."""
+    async def login_second_factor(
+        self, origin: Origin, pending: Session, code: str, device: str | None = None
+    ) -> Session:
+        """Finish signing in with a TOTP or recovery code: a full session, new id.
+        Wrong codes count on their own (per account, address, known device) and only
+        a full sign-in clears them."""
         async with self.db.transaction() as db:
             user = await locked_user(db, pending.user_id)
-        await self.limiter.check_login(user.email, origin.ip)
+        known = self.devices.device(device, user.id)
+        claim = await self.limiter.claim(self.limiter.second_factor(user.id, origin.ip, known))
         async with self.db.transaction() as db:
             user = await locked_user(db, pending.user_id)
             accepted = await self._second_factor(db, user, code)
@@ -121,14 +131,20 @@ class SignIn(IdentityCore):
             if accepted:
                 audit(db, origin, "user.login", "user", user.id, company_id=pending.company_id)
         if not accepted:
-            await self.limiter.login_failed(user.email, origin.ip)
             async with self.db.transaction() as db:
                 audit(db, origin, "user.login_2fa_failed", "user", user.id)
             raise Refused("invalid_code")
-        await self.limiter.login_succeeded(user.email)
+        passwords = Claim(tuple(self.limiter.password(user.email, origin.ip, known)))
+        await self.limiter.succeeded(claim, passwords)
+        now = self.clock.now().timestamp()
         return await self.sessions.rotate(
-            pending, mfa_pending=False, stamp=stamp, created_at=self.clock.now().timestamp()
+            pending, mfa_pending=False, stamp=stamp, created_at=now, authenticated_at=now
         )
+
+    def known_device(self, user_id: UUID, current: str | None) -> str:
+        """The known-device cookie to send after a full sign-in (the same device id
+        when the browser already had one for this person)."""
+        return self.devices.issue(user_id, self.devices.device(current, user_id))
 
     async def logout(self, origin: Origin, *sessions: Session | None) -> None:
         """End this browser's session (and the id it replaced moments ago, if any)."""
@@ -180,13 +196,15 @@ class SignIn(IdentityCore):
     async def disable_totp(
         self, origin: Origin, session: Session, password: str, code: str
     ) -> Session:
+        """Turn 2FA off: the password and a code, both counted against the person's
+        step-up limit; a wrong one is audited."""
         async with self.db.transaction() as db:
             user = await locked_user(db, session.user_id)
         if user.totp_enabled_at is None:
             raise Refused("totp_not_enabled")
-        await self.limiter.check_login(user.email, origin.ip)
+        claim = await self.limiter.claim(self.limiter.step_up(user.id))
         if not await self.passwords.verify(user.password_hash, password):
-            await self.limiter.login_failed(user.email, origin.ip)
+            await self._step_up_failed(origin, user.id, "user.totp_disable_failed", "password")
             raise Refused("invalid_credentials")
         async with self.db.transaction() as db:
             user = await locked_user(db, session.user_id)
@@ -199,21 +217,54 @@ class SignIn(IdentityCore):
                 audit(db, origin, "user.totp_disabled", "user", user.id)
             stamp = user.session_stamp
         if not accepted:
-            await self.limiter.login_failed(user.email, origin.ip)
+            await self._step_up_failed(origin, user.id, "user.totp_disable_failed", "code")
             raise Refused("invalid_code")
-        return await self.sessions.rotate(session, stamp=stamp)
+        await self.limiter.release(claim)
+        return await self.sessions.rotate(
+            session, stamp=stamp, authenticated_at=self.clock.now().timestamp()
+        )
 
     async def regenerate_recovery_codes(
         self, origin: Origin, user_id: UUID, code: str
     ) -> list[str]:
+        claim = await self.limiter.claim(self.limiter.step_up(user_id))
         async with self.db.transaction() as db:
             user = await locked_user(db, user_id)
             if user.totp_enabled_at is None or user.totp_secret is None:
                 raise Refused("totp_not_enabled")
             match = self._match_totp(user, code)
-            if match is None:
-                raise Refused("invalid_code")
-            user.totp_last_step = match.step
-            codes = await self._new_recovery_codes(db, user)
-            audit(db, origin, "user.recovery_codes_regenerated", "user", user.id)
+            if match is not None:
+                user.totp_last_step = match.step
+                codes = await self._new_recovery_codes(db, user)
+                audit(db, origin, "user.recovery_codes_regenerated", "user", user.id)
+        if match is None:
+            await self._step_up_failed(origin, user_id, "user.recovery_codes_failed", "code")
+            raise Refused("invalid_code")
+        await self.limiter.release(claim)
         return codes
+
+    async def reauthenticate(
+        self, origin: Origin, session: Session, *, password: str | None, code: str | None
+    ) -> Session:
+        """Prove it is still the person (password or 2FA code) before a sensitive change:
+        the session is marked as recently authenticated (``Sessions.mark_reauthenticated``)."""
+        claim = await self.limiter.claim(self.limiter.step_up(session.user_id))
+        async with self.db.transaction() as db:
+            user = await locked_user(db, session.user_id)
+            if code is not None:
+                accepted = await self._second_factor(db, user, code)
+            else:
+                accepted = password is not None and await self.passwords.verify(
+                    user.password_hash, password
+                )
+            if accepted:
+                audit(db, origin, "user.reauthenticated", "user", user.id)
+        if not accepted:
+            await self._step_up_failed(origin, user.id, "user.reauthentication_failed", "")
+            raise Refused("invalid_code" if code is not None else "invalid_credentials")
+        await self.limiter.release(claim)
+        return await self.sessions.mark_reauthenticated(session)
+
+    async def _step_up_failed(self, origin: Origin, user_id: UUID, action: str, what: str) -> None:
+        async with self.db.transaction() as db:
+            audit(db, origin, action, "user", user_id, after={"wrong": what} if what else None)

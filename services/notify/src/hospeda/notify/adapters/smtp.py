@@ -13,11 +13,15 @@ from typing import Protocol
 from uuid import UUID
 
 import aiosmtplib
+from opentelemetry import trace
 
 from hospeda.contracts import utcnow
 from hospeda.notify.config import NotifySettings
 from hospeda.notify.domain import escape_controls
+from hospeda.runtime import metrics
 from hospeda.runtime.errors import PermanentError
+
+tracer = trace.get_tracer("hospeda.notify.smtp")
 
 
 @dataclass(frozen=True)
@@ -81,16 +85,27 @@ class SmtpMailer:
         message = build_message(email, settings.mail_from)
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                username=settings.smtp_username,
-                password=password,
-                start_tls=settings.smtp_starttls,
-                use_tls=settings.smtp_tls,
-                timeout=settings.smtp_timeout_s,
-            )
+            with (
+                tracer.start_as_current_span(
+                    "smtp send",
+                    kind=trace.SpanKind.CLIENT,
+                    attributes={
+                        "server.address": settings.smtp_host,
+                        "server.port": settings.smtp_port,
+                    },
+                ),
+                metrics.external_call("smtp", "SEND"),
+            ):
+                await aiosmtplib.send(
+                    message,
+                    hostname=settings.smtp_host,
+                    port=settings.smtp_port,
+                    username=settings.smtp_username,
+                    password=password,
+                    start_tls=settings.smtp_starttls,
+                    use_tls=settings.smtp_tls,
+                    timeout=settings.smtp_timeout_s,
+                )
         except aiosmtplib.SMTPResponseException as exc:
             if exc.code >= 500:  # the server will never take it: do not retry
                 raise PermanentError(

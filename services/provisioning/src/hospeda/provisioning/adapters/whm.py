@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from hospeda.runtime import metrics
 from hospeda.runtime.errors import PermanentError
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ class WhmClient:
     ) -> None:
         self.server = server
         self.base_url = url.rstrip("/")
+        metrics.name_provider("whm", self.base_url)
         self.timeout = timeout
         self.create_timeout = create_timeout
         self._http = httpx.AsyncClient(
