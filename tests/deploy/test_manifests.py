@@ -186,12 +186,14 @@ def test_only_the_proxy_faces_the_internet_and_staff_tools_stay_on_loopback() ->
 
 def test_the_webhooks_reach_billing_through_the_tls_proxy_and_the_ingress() -> None:
     caddyfile = (DEPLOY / "compose/Caddyfile").read_text()
-    assert "handle /webhooks/stripe {\n\t\treverse_proxy billing:8010" in caddyfile
+    for hook in ("/webhooks/stripe", "/webhooks/pix/pix"):  # the PSP posts to <webhookUrl>/pix
+        assert f"handle {hook} {{\n\t\treverse_proxy billing:8010" in caddyfile
     ingress = next(d for _, d in k8s_documents() if d["kind"] == "Ingress")
     paths = {
         p["path"]: p["backend"]["service"] for p in ingress["spec"]["rules"][0]["http"]["paths"]
     }
     assert paths["/webhooks/stripe"] == {"name": "billing-webhooks", "port": {"number": 8010}}
+    assert paths["/webhooks/pix/pix"] == paths["/webhooks/stripe"]
     assert paths["/"] == {"name": "gateway", "port": {"number": 8000}}
     assert ingress["spec"]["tls"]
 

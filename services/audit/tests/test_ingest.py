@@ -118,6 +118,18 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "currency": "BRL",
         "link": f"{APP}/app/faturas/1",
     },
+    "pix-returned": {
+        "number": "2026-000123",
+        "amount_cents": 1990,
+        "currency": "BRL",
+        "link": f"{APP}/app/faturas/1",
+    },
+    "pix-credited": {
+        "number": "2026-000123",
+        "amount_cents": 1010,
+        "currency": "BRL",
+        "link": f"{APP}/app/faturas/1",
+    },
     "undelivered-credited": {
         "domain": "padaria.com.br",
         "product": "Backup Pro",

@@ -132,6 +132,85 @@ def stripe_sim(stripe_process: StripeSim) -> StripeSim:
     return stripe_process
 
 
+# --- the Pix PSP simulator -----------------------------------------------------------------------
+
+PSP_CLIENT = ("hospeda-billing", "psp-client-secret-for-tests")
+PSP_WEBHOOK_SECRET = "psp-webhook-secret-for-tests-0123456789"
+
+
+@dataclass
+class PspSim:
+    """The PSP simulator process and its control API."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    async def control(self, action: str, body: dict[str, Any] | None = None) -> Any:
+        async with httpx.AsyncClient(timeout=30) as client:
+            if body is None and action == "state":
+                response = await client.get(f"{self.url}/_sim/state")
+            else:
+                response = await client.post(f"{self.url}/_sim/{action}", json=body or {})
+        response.raise_for_status()
+        return response.json()
+
+    async def pay(self, txid: str, **options: Any) -> list[dict[str, Any]]:
+        return (await self.control("pay", {"txid": txid, **options}))["pix"]  # type: ignore[no-any-return]
+
+    async def fault(self, mode: str, times: int = 1) -> None:
+        await self.control("faults", {"mode": mode, "times": times})
+
+    async def state(self) -> dict[str, Any]:
+        return await self.control("state")  # type: ignore[no-any-return]
+
+    def settings(self, webhook_port: int) -> dict[str, Any]:
+        """Billing's settings for this PSP, its webhook at ``webhook_port``."""
+        return {
+            "pix_psp_url": f"{self.url}/api/v2",
+            "pix_psp_token_url": f"{self.url}/oauth/token",
+            "pix_psp_client_id": PSP_CLIENT[0],
+            "pix_psp_client_secret": PSP_CLIENT[1],
+            "pix_webhook_secret": PSP_WEBHOOK_SECRET,
+            "pix_webhook_url": f"http://127.0.0.1:{webhook_port}/webhooks/pix",
+            "pix_psp_timeout_s": 3,
+            "webhook_port": webhook_port,
+        }
+
+
+@pytest.fixture(scope="session")
+def psp_process() -> Iterator[PspSim]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hospeda.billing.simulator.psp",
+            "--port",
+            str(port),
+            "--key",
+            PIX_KEY,
+            "--client-id",
+            PSP_CLIENT[0],
+            "--client-secret",
+            PSP_CLIENT[1],
+            "--webhook-secret",
+            PSP_WEBHOOK_SECRET,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port("127.0.0.1", port, timeout=30, process=process)
+        yield PspSim(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 # --- a billing service ----------------------------------------------------------------------------
 
 

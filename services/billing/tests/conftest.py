@@ -1,3 +1,3 @@
-from billing_kit import billing, stripe_process, stripe_sim
+from billing_kit import billing, psp_process, stripe_process, stripe_sim
 
-__all__ = ["billing", "stripe_process", "stripe_sim"]
+__all__ = ["billing", "psp_process", "stripe_process", "stripe_sim"]

@@ -78,6 +78,54 @@ class BillingSettings(ServiceSettings):
     pix_merchant_city: str = "Sao Paulo"
     pix_expires_after_s: int = Field(default=86_400, ge=60)
 
+    # --- Pix settled through a PSP's API Pix (the BCB standard) ----------------------------------
+    pix_psp_url: str | None = Field(
+        default=None,
+        description=(
+            "The PSP's API Pix base (`https://…/v2`). Set: invoices get a charge (`cob`) at the "
+            "PSP and are paid by its webhook or by reconciliation. Empty: direct Pix codes that "
+            "staff record by hand."
+        ),
+    )
+    pix_psp_token_url: str | None = Field(
+        default=None, description="The PSP's OAuth token URL; empty: `<pix_psp_url>/oauth/token`."
+    )
+    pix_psp_client_id: str | None = None
+    pix_psp_client_secret: SecretStr | None = None
+    pix_psp_cert_file: str | None = Field(
+        default=None, description="Client certificate (PEM) when the PSP asks for mutual TLS."
+    )
+    pix_psp_key_file: str | None = Field(default=None, description="Its private key (PEM).")
+    pix_psp_timeout_s: float = Field(default=20.0, gt=0)
+    pix_webhook_secret: SecretStr | None = Field(
+        default=None, description="Verifies `Pix-Signature` on the PSP's webhook calls."
+    )
+    pix_webhook_url: str | None = Field(
+        default=None,
+        description=(
+            "The public address of `/webhooks/pix` that billing registers at the PSP when it "
+            "starts (`PUT /webhook/{chave}`); empty: registered by hand."
+        ),
+    )
+    pix_surplus_policy: Literal["refund", "credit"] = Field(
+        default="refund",
+        description=(
+            "A Pix nobody asked for — a second payment of the same charge, one for a settled "
+            "invoice, one for less than the charge, or what exceeds it — is given back to the "
+            "payer by the PSP (`refund`) or kept as account credit and used on what is owed "
+            "(`credit`). Staff are told either way."
+        ),
+    )
+    pix_reconcile_every_s: int = Field(
+        default=600, ge=10, description="How often the Pix the PSP received are listed."
+    )
+    pix_reconcile_window_s: int = Field(
+        default=86_400, ge=60, description="How far back each reconciliation looks."
+    )
+
+    def pix_psp_ready(self) -> bool:
+        return bool(self.pix_psp_url and self.pix_key and self.pix_psp_client_id)
+
     # --- billing rules ---------------------------------------------------------------------
     order_due_days: int = Field(default=3, ge=0, description="Days to pay a new order.")
     change_due_days: int = Field(default=1, ge=0, description="Days to pay an upgrade.")
@@ -115,4 +163,9 @@ class BillingSettings(ServiceSettings):
             problems.append("BILLING_STRIPE_API_BASE must be empty (the real Stripe API)")
         if key and self.secret_is_weak(self.stripe_webhook_secret, min_length=20):
             problems.append("BILLING_STRIPE_WEBHOOK_SECRET must be set to Stripe's signing secret")
+        if self.pix_psp_url:
+            if not self.pix_psp_url.startswith("https://"):
+                problems.append("BILLING_PIX_PSP_URL must be an https:// address")
+            if self.secret_is_weak(self.pix_webhook_secret, min_length=20):
+                problems.append("BILLING_PIX_WEBHOOK_SECRET must be set (20+ characters)")
         return problems

@@ -257,6 +257,10 @@ class PixReceipt(BillingModel, table=True):
     outcome: str = Field(max_length=20)  # applied | credited | returned | unmatched
     note: str = Field(default="", max_length=500)
     recorded_at: datetime = _time()
+    # what of it goes back to the payer (``BILLING_PIX_SURPLUS_POLICY=refund``), by a devolucao
+    return_id: str | None = Field(default=None, max_length=35)
+    return_amount: int = _cents()
+    return_status: str = Field(default="", max_length=20)  # "" | pending | succeeded | failed
 
 
 DOMAIN_HELD = "kind = 'plan' AND status IN ('active', 'suspended', 'provisioning_failed')"

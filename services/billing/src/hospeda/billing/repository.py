@@ -29,6 +29,7 @@ from hospeda.billing.models import (
     InvoiceSequence,
     Order,
     Payment,
+    PixReceipt,
     Product,
     Refund,
     StripeEvent,
@@ -299,7 +300,7 @@ async def expired_pix(session: AsyncSession, now: datetime, limit: int) -> Seque
     statement = (
         sa.select(Payment)
         .where(
-            Payment.provider == "pix",
+            Payment.provider.in_(["pix", "psp"]),  # type: ignore[attr-defined]
             Payment.status == "requires_action",
             Payment.expires_at <= now,  # type: ignore[operator]
         )
@@ -552,3 +553,36 @@ def renewal_candidates_statement(until: datetime, limit: int, after: UUID | None
     if after is not None:
         statement = statement.where(sub.c.service_id > after)
     return statement
+
+
+# --- Pix received through the PSP ----------------------------------------------------------------
+
+
+async def claim_pix_receipt(session: AsyncSession, values: dict[str, Any]) -> PixReceipt | None:
+    """Record a Pix by its ``endToEndId`` once: the new row, locked, or None
+    when it was already recorded (a redelivered webhook, a reconciliation)."""
+    table = _table(PixReceipt)
+    inserted = await session.execute(
+        insert_for(session, table)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(table.c.end_to_end_id)
+    )
+    if inserted.scalar_one_or_none() is None:
+        return None
+    return await get(session, PixReceipt, values["end_to_end_id"], lock=True)
+
+
+async def receipt_of_payment(session: AsyncSession, payment_id: UUID) -> PixReceipt | None:
+    """The Pix that paid a payment attempt (the first, when it was paid twice)."""
+    statement = (
+        sa.select(PixReceipt)
+        .where(PixReceipt.payment_id == payment_id, PixReceipt.outcome.startswith("applied"))  # type: ignore[union-attr,arg-type]
+        .order_by(PixReceipt.received_at)  # type: ignore[arg-type]
+    )
+    return (await session.execute(statement)).scalars().first()
+
+
+async def receipt_by_return(session: AsyncSession, return_id: str) -> PixReceipt | None:
+    statement = sa.select(PixReceipt).where(PixReceipt.return_id == return_id).with_for_update()
+    return (await session.execute(statement)).scalars().first()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Self
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -31,6 +31,18 @@ class GatewaySettings(ServiceSettings):
         description="Comma-separated CIDRs of the proxies whose X-Forwarded-For and "
         "X-Forwarded-Proto the gateway believes (e.g. 10.250.0.2/32); from anyone else "
         "they are ignored. Empty: no proxy. Production requires it set explicitly.",
+    )
+
+    # Payments in the web app
+    pix_method: Literal["pix", "pix_stripe"] = Field(
+        default="pix_stripe",
+        description="What the invoice page's Pix button starts: `pix` (the PSP billing "
+        "settles itself, BILLING_PIX_PSP_URL) or `pix_stripe` (Pix through Stripe).",
+    )
+    demo_pix_bank_url: str | None = Field(
+        default=None,
+        description="`make run` only: the PSP simulator's test bank (`…/pagar/`); the invoice "
+        "page links a Pix charge to it so a person trying the platform can pay.",
     )
 
     # Sessions and cookies
@@ -124,6 +136,8 @@ class GatewaySettings(ServiceSettings):
         problems = super().insecure_settings()
         if not self.cookie_secure:
             problems.append("GATEWAY_COOKIE_SECURE must be on")
+        if self.demo_pix_bank_url:
+            problems.append("GATEWAY_DEMO_PIX_BANK_URL must be empty (a simulator's test bank)")
         if not self.public_url.startswith("https://"):
             problems.append("GATEWAY_PUBLIC_URL must be https://")
         if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:

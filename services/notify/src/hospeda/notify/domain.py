@@ -87,6 +87,8 @@ NOTICES: dict[str, Notice] = {
         Notice("service-active", SERVICE, tag_key="domain"),
         Notice("provisioning-failed", SERVICE, tag_key="domain", urgency=Urgency.HIGH),
         Notice("addon-failed", SERVICE, tag_key="domain", urgency=Urgency.HIGH),
+        Notice("pix-returned", BILLING, essential=True, tag_key="number"),
+        Notice("pix-credited", BILLING, essential=True, tag_key="number"),
         Notice("undelivered-refunded", BILLING, essential=True, tag_key="domain"),
         Notice("undelivered-credited", BILLING, essential=True, tag_key="domain"),
         Notice("delegation-instructions", SERVICE, tag_key="domain"),

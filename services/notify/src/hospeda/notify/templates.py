@@ -191,6 +191,26 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "Hello,\n\nWe cancelled the {product} service for {domain}, which we could not activate. We returned {amount} to the method you paid with; it may take a few days to show on your statement.\n\nWe are sorry for the trouble.\n{link}",
         ),
     },
+    "pix-returned": {
+        "pt-BR": (
+            "Devolvemos um Pix de {amount}",
+            "Olá,\n\nRecebemos um Pix de {amount} para a fatura {number} que não era necessário: a fatura já estava paga, ou o valor não correspondia ao que estava em aberto. Devolvemos esse valor para a conta de onde ele saiu; costuma chegar em instantes.\n\nSe a fatura ainda estiver em aberto, pague pelo código novo na página dela:\n{link}",
+        ),
+        "en": (
+            "We returned a Pix of {amount}",
+            "Hello,\n\nWe received a Pix of {amount} for invoice {number} that was not needed: the invoice was already paid, or the amount did not match what was due. We sent it back to the account it came from; it usually arrives within moments.\n\nIf the invoice is still open, pay it with the new code on its page:\n{link}",
+        ),
+    },
+    "pix-credited": {
+        "pt-BR": (
+            "{amount} de um Pix viraram crédito",
+            "Olá,\n\nRecebemos um Pix de {amount} para a fatura {number} que não era necessário: a fatura já estava paga, ou o valor não correspondia ao que estava em aberto. O valor ficou como crédito na sua conta: já abatemos o que a fatura ainda devia, e o restante abate as próximas faturas.\n{link}",
+        ),
+        "en": (
+            "{amount} from a Pix became credit",
+            "Hello,\n\nWe received a Pix of {amount} for invoice {number} that was not needed: the invoice was already paid, or the amount did not match what was due. It is now credit on your account: we used it on what the invoice still owed, and the rest goes towards your next invoices.\n{link}",
+        ),
+    },
     "undelivered-credited": {
         "pt-BR": (
             "{amount} de crédito por {domain}",
@@ -339,6 +359,18 @@ SAMPLES: dict[str, dict[str, str | int | bool | None]] = {
         "domain": "paoquente.com.br",
         "product": "Hospedagem Básica",
         "amount_cents": 2990,
+        "currency": "BRL",
+        "link": "https://app.hospeda.com.br/app/faturas/exemplo",
+    },
+    "pix-returned": {
+        "number": "2026-000123",
+        "amount_cents": 1990,
+        "currency": "BRL",
+        "link": "https://app.hospeda.com.br/app/faturas/exemplo",
+    },
+    "pix-credited": {
+        "number": "2026-000123",
+        "amount_cents": 1010,
         "currency": "BRL",
         "link": "https://app.hospeda.com.br/app/faturas/exemplo",
     },

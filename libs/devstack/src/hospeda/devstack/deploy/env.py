@@ -186,6 +186,39 @@ SECTIONS: tuple[tuple[str, tuple[Variable, ...]], ...] = (
                 required=False,
             ),
             Variable(
+                "BILLING_PIX_PSP_URL",
+                "Your PSP's API Pix base address (the Banco Central standard), e.g. "
+                "https://pix.example.com/api/v2. Empty: direct Pix codes that staff record.",
+                example="https://pix.example-psp.com.br/api/v2",
+                required=False,
+            ),
+            Variable(
+                "BILLING_PIX_PSP_CLIENT_ID",
+                "The OAuth client id your PSP issued for its API Pix.",
+                example="hospeda-producao",
+                required=False,
+            ),
+            Variable(
+                "BILLING_PIX_PSP_CLIENT_SECRET",
+                "The OAuth client secret your PSP issued for its API Pix.",
+                example="psp-example-secret-0000000000",
+                required=False,
+            ),
+            Variable(
+                "BILLING_PIX_WEBHOOK_SECRET",
+                "The secret your PSP signs its webhook calls with (Pix-Signature); billing "
+                "registers https://$HOSPEDA_DOMAIN/webhooks/pix at the PSP when it starts.",
+                example="pix-webhook-example-secret-000000",
+                required=False,
+            ),
+            Variable(
+                "GATEWAY_PIX_METHOD",
+                "What the web app's Pix button uses: pix (your PSP, BILLING_PIX_PSP_URL) or "
+                "pix_stripe (Stripe's Pix). Empty: pix_stripe.",
+                example="pix",
+                required=False,
+            ),
+            Variable(
                 "BILLING_PIX_MERCHANT_NAME", "Shown in the payer's bank app.", example="Hospeda"
             ),
             Variable(

@@ -221,6 +221,7 @@ def ingress() -> dict[str, Any]:
                     "http": {
                         "paths": [
                             path("/webhooks/stripe", "billing-webhooks", svc.WEBHOOK_PORT),
+                            path("/webhooks/pix/pix", "billing-webhooks", svc.WEBHOOK_PORT),
                             path("/", "gateway", svc.GATEWAY_PORT),
                         ]
                     },

@@ -96,6 +96,7 @@ OWN: dict[str, dict[str, Value]] = {
         "GATEWAY_PUBLIC_URL": "https://{HOSPEDA_DOMAIN}",
         "GATEWAY_TOTP_KEY": "{GATEWAY_TOTP_KEY}",
         "GATEWAY_TRUSTED_PROXIES": Per(f"{COMPOSE_PROXY}/32", "{GATEWAY_TRUSTED_PROXIES}"),
+        "GATEWAY_PIX_METHOD": "{GATEWAY_PIX_METHOD}",
     },
     "billing": {
         "BILLING_WEBHOOK_HOST": "0.0.0.0",  # noqa: S104 - reached through the proxy only
@@ -107,6 +108,11 @@ OWN: dict[str, dict[str, Value]] = {
         "BILLING_PIX_KEY": "{BILLING_PIX_KEY}",
         "BILLING_PIX_MERCHANT_NAME": "{BILLING_PIX_MERCHANT_NAME}",
         "BILLING_PIX_MERCHANT_CITY": "{BILLING_PIX_MERCHANT_CITY}",
+        "BILLING_PIX_PSP_URL": "{BILLING_PIX_PSP_URL}",
+        "BILLING_PIX_PSP_CLIENT_ID": "{BILLING_PIX_PSP_CLIENT_ID}",
+        "BILLING_PIX_PSP_CLIENT_SECRET": "{BILLING_PIX_PSP_CLIENT_SECRET}",
+        "BILLING_PIX_WEBHOOK_SECRET": "{BILLING_PIX_WEBHOOK_SECRET}",
+        "BILLING_PIX_WEBHOOK_URL": "https://{HOSPEDA_DOMAIN}/webhooks/pix",
     },
     "provisioning": {
         "PROVISIONING_CREDENTIALS_KEY": "{PROVISIONING_CREDENTIALS_KEY}",

@@ -10,7 +10,8 @@ applying a payment twice or provisioning what was not paid.
 
 - ``core``: the unit of work and the invoice lifecycle (issue, void, paid);
 - ``catalog``, ``orders``, ``payments``, ``disputes``, ``subscriptions``, ``renewals``: the use
-  cases of each area; ``fulfilment``: what provisioning reports back (a paid
+  cases of each area; ``pix_settlement``: Pix settled through a PSP (on top of
+  ``payments``); ``fulfilment``: what provisioning reports back (a paid
   service it could not deliver). ``Billing`` is all of them together.
 """
 
@@ -21,7 +22,7 @@ from hospeda.billing.service.core import InvoiceFacts, LineSpec, Unit, is_staff
 from hospeda.billing.service.disputes import DisputeUseCases
 from hospeda.billing.service.fulfilment import FulfilmentUseCases
 from hospeda.billing.service.orders import OrderUseCases
-from hospeda.billing.service.payments import PaymentUseCases
+from hospeda.billing.service.pix_settlement import PixUseCases
 from hospeda.billing.service.renewals import RenewalUseCases
 from hospeda.billing.service.subscriptions import SubscriptionUseCases
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 class Billing(
     CatalogUseCases,
     OrderUseCases,
-    PaymentUseCases,
+    PixUseCases,
     DisputeUseCases,
     FulfilmentUseCases,
     SubscriptionUseCases,
@@ -49,6 +50,7 @@ class Billing(
             ("renewed", self.renew_due),
             ("dunning_steps", self.run_dunning),
             ("pix_expired", self.expire_pix),
+            ("pix_reconciles", self.schedule_pix_reconcile),
         ):
             try:
                 figures[name] = await work(now)

@@ -13,6 +13,7 @@ from uuid import UUID
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hospeda.billing import repository as repo
+from hospeda.billing.adapters.pix_psp import PixProvider
 from hospeda.billing.adapters.stripe import PaymentGateway
 from hospeda.billing.config import BillingSettings
 from hospeda.billing.domain import (
@@ -184,12 +185,14 @@ class BillingCore:
         clock: Clock,
         engine: JobEngine,
         stripe: PaymentGateway | None,
+        pix_psp: PixProvider | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.engine = engine
         self.stripe = stripe
+        self.pix_psp = pix_psp  # None: direct Pix codes, recorded by staff
         self.policy = settings.dunning_policy()
 
     def unit(self, session: AsyncSession, **kwargs: Any) -> Unit:

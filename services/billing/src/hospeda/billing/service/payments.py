@@ -47,6 +47,9 @@ from hospeda.contracts.topics import (
 
 log = logging.getLogger(__name__)
 
+PSP = "psp"
+"""``Payment.provider`` of a Pix charge made at the PSP (its txid is the reference)."""
+
 
 class PaymentUseCases(BillingCore):
     """Starting payments, applying them exactly once, failures, Stripe events and refunds."""
@@ -108,6 +111,10 @@ class PaymentUseCases(BillingCore):
             return None  # the Pix code already shown is still good
         if method is PaymentMethod.PIX_STRIPE:
             return await self._start_stripe(u, invoice, due, "pix", None, off_session=False)
+        if self.pix_psp is not None:
+            payment = self._psp_pix(u, invoice, due)
+            await self._enqueue_charge(u, payment)
+            return payment
         return self._direct_pix(u, invoice, due)
 
     async def _start_stripe(
@@ -179,6 +186,50 @@ class PaymentUseCases(BillingCore):
         )
         u.session.add(payment)
         return payment
+
+    def _psp_pix(self, u: Unit, invoice: Invoice, amount: int) -> Payment:
+        """A Pix charge for ``amount`` of ``invoice``; the job makes it at the PSP."""
+        payment_id = new_id()
+        payment = Payment(
+            id=payment_id,
+            company_id=invoice.company_id,
+            invoice_id=invoice.id,
+            method=PaymentMethod.PIX.value,
+            provider=PSP,
+            provider_reference=payment_id.hex,  # the txid: 32 alphanumerics, as cob wants
+            amount=amount,
+            currency=invoice.currency,
+            status="pending",
+            expires_at=u.now + timedelta(seconds=self.settings.pix_expires_after_s),
+            created_at=u.now,
+            updated_at=u.now,
+        )
+        u.session.add(payment)
+        return payment
+
+    async def _enqueue_charge(self, u: Unit, payment: Payment) -> None:
+        await self.engine.enqueue(
+            u.session,
+            "pix-charge",
+            {"payment_id": str(payment.id)},
+            key=f"payment:{payment.id}",
+            target="pix_psp",
+            dedupe_key=f"pix-charge:{payment.id}",
+            company_id=payment.company_id,
+            cause=u.cause,
+        )
+
+    async def _cancel_charge(self, u: Unit, payment: Payment) -> None:
+        payment.status, payment.updated_at = "canceled", u.now
+        await self.engine.enqueue(
+            u.session,
+            "pix-cancel",
+            {"txid": payment.provider_reference},
+            key=f"payment:{payment.id}",
+            target="pix_psp",
+            dedupe_key=f"pix-cancel:{payment.id}",
+            company_id=payment.company_id,
+        )
 
     async def _pay_with_credit(self, u: Unit, invoice: Invoice) -> None:
         available = await repo.credit_balance(u.session, invoice.company_id, invoice.currency)
@@ -432,6 +483,8 @@ class PaymentUseCases(BillingCore):
                 )
             elif attempt.provider == "pix":
                 attempt.status, attempt.updated_at = "canceled", u.now
+            elif attempt.provider == PSP:
+                await self._cancel_charge(u, attempt)
 
     async def expire_pix(self, now: datetime, *, batch: int = 200) -> int:
         """Direct Pix codes past their expiry stop being valid."""
@@ -484,7 +537,7 @@ class PaymentUseCases(BillingCore):
         for payment in await repo.payments(u.session, company_id=None, invoice_id=invoice.id):
             if left == 0:
                 break
-            if payment.status != "succeeded" or payment.provider not in ("stripe", "pix"):
+            if payment.status != "succeeded" or payment.provider not in ("stripe", "pix", PSP):
                 continue
             share = min(left, payment.amount - held[payment.id])
             if share <= 0:
@@ -503,13 +556,13 @@ class PaymentUseCases(BillingCore):
                 created_at=u.now,
             )
             u.session.add(refund)
-            if payment.provider == "stripe":
+            if payment.provider in ("stripe", PSP):
                 await self.engine.enqueue(
                     u.session,
-                    "stripe-refund",
+                    "stripe-refund" if payment.provider == "stripe" else "pix-refund",
                     {"refund_id": str(refund.id)},
                     key=f"refund:{refund.id}",
-                    target="stripe",
+                    target="stripe" if payment.provider == "stripe" else "pix_psp",
                     dedupe_key=f"refund:{refund.id}",
                     company_id=invoice.company_id,
                     cause=u.cause,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from hospeda.contracts.identity import CompanyRole
 from hospeda.gateway.api import ApiRoute, allow
+from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.context import RequestContext
 from hospeda.gateway.deps import (
     AccountsDep,
@@ -374,7 +375,9 @@ async def invoices(ctx: InvoicesRead, forward: ForwardDep) -> Response:
 
 
 @router.get("/faturas/{invoice_id}")
-async def invoice(invoice_id: UUID, ctx: InvoicesRead, forward: ForwardDep) -> Response:
+async def invoice(
+    invoice_id: UUID, ctx: InvoicesRead, forward: ForwardDep, settings: SettingsDep
+) -> Response:
     item = await forward.get(ctx, BILLING, "invoices.get", invoice_id=invoice_id)
     pending = next(
         (p for p in item.get("payments", []) if p.get("status") == "requires_action"), None
@@ -396,7 +399,16 @@ async def invoice(invoice_id: UUID, ctx: InvoicesRead, forward: ForwardDep) -> R
         pending=pending,
         waiting=waiting,
         live="invoice",
+        pix_method=settings.pix_method,
+        test_bank=_test_bank(settings, pending),
     )
+
+
+def _test_bank(settings: GatewaySettings, pending: dict[str, Any] | None) -> str | None:
+    """``make run``: where the simulator's test bank pays this Pix charge."""
+    if not settings.demo_pix_bank_url or not pending or pending.get("provider") != "psp":
+        return None
+    return f"{settings.demo_pix_bank_url.rstrip('/')}/{pending.get('provider_reference')}"
 
 
 @router.post("/faturas/{invoice_id}/pagar")
@@ -422,7 +434,16 @@ async def pay(
         else:
             return redirect(f"/app/faturas/{invoice_id}?ok=paying#pagamento")
     item = await forward.get(ctx, BILLING, "invoices.get", invoice_id=invoice_id)
-    return _show(request, ctx, "fatura.html", status=422, invoice=item, pending=None, errors=errors)
+    return _show(
+        request,
+        ctx,
+        "fatura.html",
+        status=422,
+        invoice=item,
+        pending=None,
+        errors=errors,
+        pix_method=settings.pix_method,
+    )
 
 
 @router.get("/pagamento/retorno")
