@@ -33,6 +33,10 @@ def reply_topic_for(instance_id: str) -> str:
     return "gateway.replies." + re.sub(r"[^A-Za-z0-9._-]", "-", instance_id)
 
 
+REPLY_FETCH_WAIT_MS = 100
+"""Longest wait of a fetch on the reply topic (measured: p95 of a reply unchanged)."""
+
+
 class QueryClient:
     """Ask services for data over Kafka and wait (boundedly) for the answer."""
 
@@ -70,7 +74,9 @@ class QueryClient:
             bootstrap_servers=self.bootstrap_servers,
             **self.client_options,
             enable_auto_commit=False,
-            fetch_max_wait_ms=10,
+            # the broker answers a fetch as soon as a reply lands; a longer wait only
+            # spaces out the empty answers (at 10 ms they cost ~8% of a core when idle)
+            fetch_max_wait_ms=REPLY_FETCH_WAIT_MS,
             auto_offset_reset="latest",
         )
         await consumer.start()

@@ -126,8 +126,18 @@ def instrument_libraries() -> None:
     service_metrics.measure_httpx()
 
 
+def recording() -> bool:
+    """Whether spans are recorded (an exporter is on) rather than only carried."""
+    provider = trace.get_tracer_provider()
+    return isinstance(provider, TracerProvider) and provider.sampler is not ALWAYS_OFF
+
+
 def instrument_engine(engine: Any) -> None:
-    """Spans for the statements of one SQLAlchemy engine (sync or async)."""
+    """Spans for the statements of one SQLAlchemy engine (sync or async), when
+    spans are recorded: a statement's span is never a parent, so without an
+    exporter it would cost its hooks on every statement and carry nothing."""
+    if not recording():
+        return
     from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 
     sync_engine = getattr(engine, "sync_engine", engine)

@@ -34,6 +34,9 @@ from hospeda.gateway.permissions import PERSONAL_TOPICS, TOPIC_PERMISSIONS, Perm
 from hospeda.runtime.broker import kafka_client_options
 from hospeda.runtime.settings import ServiceSettings
 
+LIVE_FETCH_WAIT_MS = 100
+"""The events hub's longest fetch wait: live pages stay live, idle fetches stay rare."""
+
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 256
@@ -216,7 +219,9 @@ class EventHub:
             enable_auto_commit=True,
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=max(self.settings.kafka_session_timeout_ms // 4, 500),
-            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+            # the broker answers as soon as an event arrives; the wait only spaces out
+            # the empty answers, whose decoding cost the request path ~7% of the CPU
+            fetch_max_wait_ms=max(self.settings.kafka_fetch_max_wait_ms, LIVE_FETCH_WAIT_MS),
         )
         consumer.subscribe(sorted({*TOPIC_PERMISSIONS, *PERSONAL_TOPICS}))
         positioned: asyncio.Task[None] | None = None
