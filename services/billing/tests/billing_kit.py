@@ -95,34 +95,32 @@ class StripeSim:
         return (await self.state())["payment_intents"]  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="session")
-def stripe_process() -> Iterator[StripeSim]:
+@contextlib.contextmanager
+def simulator(module: str, *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``python -m <module> --port <free> <args>`` running; its URL and process."""
     port = free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hospeda.billing.simulator",
-            "--port",
-            str(port),
-            "--api-key",
-            API_KEY,
-            "--webhook-secret",
-            WEBHOOK_SECRET,
-        ],
+        [sys.executable, "-m", module, "--port", str(port), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
         wait_for_port("127.0.0.1", port, timeout=30, process=process)
-        yield StripeSim(f"http://127.0.0.1:{port}", process)
+        yield f"http://127.0.0.1:{port}", process
     finally:
         process.terminate()
         try:
             process.wait(5)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def stripe_process() -> Iterator[StripeSim]:
+    args = ("--api-key", API_KEY, "--webhook-secret", WEBHOOK_SECRET)
+    with simulator("hospeda.billing.simulator", *args) as (url, process):
+        yield StripeSim(url, process)
 
 
 @pytest.fixture
@@ -179,36 +177,11 @@ class PspSim:
 
 @pytest.fixture(scope="session")
 def psp_process() -> Iterator[PspSim]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hospeda.billing.simulator.psp",
-            "--port",
-            str(port),
-            "--key",
-            PIX_KEY,
-            "--client-id",
-            PSP_CLIENT[0],
-            "--client-secret",
-            PSP_CLIENT[1],
-            "--webhook-secret",
-            PSP_WEBHOOK_SECRET,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        wait_for_port("127.0.0.1", port, timeout=30, process=process)
-        yield PspSim(f"http://127.0.0.1:{port}", process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    args = ("--key", PIX_KEY, "--client-id", PSP_CLIENT[0], "--client-secret", PSP_CLIENT[1])
+    with simulator(
+        "hospeda.billing.simulator.psp", *args, "--webhook-secret", PSP_WEBHOOK_SECRET
+    ) as (url, process):
+        yield PspSim(url, process)
 
 
 # --- a billing service ----------------------------------------------------------------------------
