@@ -17,6 +17,7 @@ from gateway_kit import PASSWORD, Harness, HarnessFactory, unique_email
 
 from hospeda.contracts.identity import CompanyRole
 from hospeda.devstack.testing import screenshot
+from hospeda.gateway.permissions import StaffRole
 
 WEB = Path(__file__).resolve().parents[1] / "src" / "hospeda" / "gateway" / "web"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -284,3 +285,36 @@ async def test_a_sensitive_page_asks_for_the_password_again_and_comes_back(
     assert setup.status_code == 200 and 'class="qr"' in setup.text
     created = await browser.post("/app/tokens", data=token)
     assert created.status_code == 200 and "hsp_" in created.text
+
+
+async def test_staff_see_the_jobs_that_failed_across_companies(harness: Harness) -> None:
+    first, second = await harness.sign_up(), await harness.sign_up()
+    for owner, error in ((first, "WHM 500: createacct"), (second, "Cloudflare 429")):
+        harness.peers.add(
+            "jobs",
+            owner.company_id,
+            id=str(uuid4()),
+            kind="create-account",
+            key=f"service:{uuid4()}",
+            state="failed",
+            attempts=5,
+            max_attempts=5,
+            run_at="2026-12-07T12:00:00+00:00",
+            finished_at="2026-12-07T12:05:00+00:00",
+            last_error=error,
+            payload={"password": "segredo-do-cliente"},
+        )
+    operator = await harness.staff(StaffRole.OPERATOR)
+    listed = await operator.browser.get("/equipe/tarefas")
+    assert listed.status_code == 200, listed.text
+    assert "WHM 500: createacct" in listed.text and "Cloudflare 429" in listed.text
+    assert listed.text.count('data-job="') == 2
+    assert "segredo-do-cliente" not in listed.text  # a job's payload is never shown
+    console = await operator.browser.get("/equipe")
+    assert 'href="/equipe/tarefas"' in console.text
+    running = await operator.browser.get("/equipe/tarefas?estado=running")
+    assert running.status_code == 200
+    assert 'href="/equipe/tarefas?estado=running" aria-current="page">em andamento' in running.text
+    assert (await operator.browser.get("/equipe/tarefas?estado=tudo")).status_code == 422
+    # a customer's owner is not staff
+    assert (await first.browser.get("/equipe/tarefas")).status_code == 403

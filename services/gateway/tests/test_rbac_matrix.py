@@ -184,6 +184,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/app/seguranca/2fa/ativar"): SIGNED_IN,
     ("POST", "/app/seguranca/senha"): SIGNED_IN,
     ("GET", "/equipe"): STAFF,
+    ("GET", "/equipe/tarefas"): {SA, SU, SO, AU},
 }
 
 # run last, in this order: they end or change the caller's session
@@ -276,6 +277,7 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
         ("POST", "/app/seguranca/2fa/ativar"): ("/app/seguranca/2fa/ativar", None),
         ("POST", "/app/seguranca/senha"): ("/app/seguranca/senha", None),
         ("GET", "/equipe"): ("/equipe", None),
+        ("GET", "/equipe/tarefas"): ("/equipe/tarefas", None),
         ("POST", "/api/v1/auth/signup"): (
             "/api/v1/auth/signup",
             {
