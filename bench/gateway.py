@@ -1,5 +1,6 @@
-"""Gateway figures: an authenticated GET (session cookie; API token) at 50
-concurrent clients, side by side with a bare FastAPI endpoint in the same run.
+"""Gateway figures: an authenticated GET (session cookie; API token) and a page
+of the web app at 50 concurrent clients, side by side with a bare FastAPI
+endpoint in the same run.
 
 Both servers run as their own uvicorn process (one worker, uvloop, httptools);
 the load comes from this process (httpx), so on a small machine client and
@@ -71,36 +72,52 @@ async def gateway(report: Report, admin_url: str | None, tmp: Path) -> None:
                 )
             base = f"http://127.0.0.1:{gateway_port}"
             cookie, token = await _sign_in(base, url)
+            gateway_pid, bare_pid = servers[0].pid, servers[1].pid
             runs = [
                 (
                     "bare FastAPI GET /company (no auth)",
                     f"http://127.0.0.1:{bare_port}/company",
                     {},
+                    bare_pid,
                 ),
                 (
                     "gateway GET /api/v1/company, session cookie",
                     f"{base}/api/v1/company",
                     {"Cookie": cookie},
+                    gateway_pid,
                 ),
                 (
                     "gateway GET /api/v1/company, API token",
                     f"{base}/api/v1/company",
                     {"Authorization": f"Bearer {token}"},
+                    gateway_pid,
+                ),
+                (  # a page of the web app: the person, members and invitations, rendered
+                    "web app page GET /app/empresa, session cookie",
+                    f"{base}/app/empresa",
+                    {"Cookie": cookie},
+                    gateway_pid,
                 ),
             ]
             results = {}
-            for label, target, headers in runs:
-                results[label] = await _load(target, headers)
+            for label, target, headers, pid in runs:
+                before = _cpu_seconds(pid)
+                loaded = await _load(target, headers)
+                used = _cpu_seconds(pid) - before
+                results[label] = (*loaded[:4], used * 1e6 / max(loaded[4], 1))
             bare = results[runs[0][0]]
-            for label, (rate, p50, p99, errors) in results.items():
+            for label, (rate, p50, p99, errors, cpu_us) in results.items():
                 details = {"clients": CLIENTS, "seconds": DURATION_S, "errors": errors}
                 report.add("gateway", f"{label}: throughput", rate, "req/s", **details)
                 report.add("gateway", f"{label}: p50", p50, "ms", **details)
                 report.add("gateway", f"{label}: p99", p99, "ms", **details)
-            for label, _, _ in runs[1:]:
-                rate, p50, _, _ = results[label]
+                # the server's own CPU per answer: steadier than req/s on a shared machine
+                report.add("gateway", f"{label}: server CPU per request", cpu_us, "µs", **details)
+            for label, *_ in runs[1:]:
+                rate, p50, _, _, cpu_us = results[label]
                 report.add("gateway", f"{label}: bare req/s ÷ these req/s", bare[0] / rate, "x")
                 report.add("gateway", f"{label}: these p50 ÷ bare p50", p50 / bare[1], "x")
+                report.add("gateway", f"{label}: CPU per request ÷ bare's", cpu_us / bare[4], "x")
         finally:
             for server in servers:
                 server.terminate()
@@ -149,10 +166,16 @@ async def _sign_in(base: str, database_url: str) -> tuple[str, str]:
         return cookie, token.json()["token"]
 
 
-async def _load(url: str, headers: dict[str, str]) -> tuple[float, float, float, int]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _load(url: str, headers: dict[str, str]) -> tuple[float, float, float, int, int]:
     """``CLIENTS`` keep-alive connections GET ``url`` back to back: req/s, p50
-    ms, p99 ms, non-200 answers. A minimal HTTP/1.1 client, so that the load
-    generator costs as little CPU as possible."""
+    ms, p99 ms, non-200 answers, and every answer (warm-up included). A minimal
+    HTTP/1.1 client, so that the load generator costs as little CPU as possible."""
     parsed = httpx.URL(url)
     request = (
         f"GET {parsed.raw_path.decode()} HTTP/1.1\r\nHost: {parsed.host}:{parsed.port}\r\n"
@@ -160,13 +183,13 @@ async def _load(url: str, headers: dict[str, str]) -> tuple[float, float, float,
         + "\r\n"
     ).encode()
     samples: list[float] = []
-    errors = 0
+    errors = answered = 0
     loop = asyncio.get_running_loop()
     measure_from = loop.time() + WARMUP_S
     stop_at = measure_from + DURATION_S
 
     async def client() -> None:
-        nonlocal errors
+        nonlocal errors, answered
         reader, writer = await asyncio.open_connection(parsed.host, parsed.port)
         try:
             while (now := loop.time()) < stop_at:
@@ -179,6 +202,7 @@ async def _load(url: str, headers: dict[str, str]) -> tuple[float, float, float,
                     if line.lower().startswith(b"content-length:")
                 )
                 await reader.readexactly(length)
+                answered += 1
                 elapsed = (time.perf_counter() - started) * 1000
                 if now >= measure_from:
                     if head.startswith(b"HTTP/1.1 200"):
@@ -189,4 +213,5 @@ async def _load(url: str, headers: dict[str, str]) -> tuple[float, float, float,
             writer.close()
 
     await asyncio.gather(*(client() for _ in range(CLIENTS)))
-    return len(samples) / DURATION_S, percentile(samples, 50), percentile(samples, 99), errors
+    rate = len(samples) / DURATION_S
+    return rate, percentile(samples, 50), percentile(samples, 99), errors, answered

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hospeda.runtime import outbox, telemetry
@@ -77,6 +78,13 @@ class Database:
         telemetry.instrument_engine(self.engine)
         self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(
+            self.reader,
+            class_=AsyncSession,
+            sync_session_class=_ReadOnlySession,
+            expire_on_commit=False,
+            autoflush=False,
+        )
         self._before_commit: list[BeforeCommit] = []
         self._after_commit: list[Callable[[AsyncSession], None]] = []
 
@@ -108,6 +116,14 @@ class Database:
         async with self.reader.connect() as connection:
             yield connection
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """An ORM session for reads outside any unit of work: each statement runs on
+        its own (no BEGIN and COMMIT round trips), for pages that only show things.
+        It cannot write: anything added to it is refused at the flush."""
+        async with self._read_sessions() as session:
+            yield session
+
     async def advisory_xact_lock(
         self, session: AsyncSession, key: int, *, wait: bool = True
     ) -> bool:
@@ -126,6 +142,16 @@ class Database:
         await self.engine.dispose()
 
 
+class _ReadOnlySession(Session):
+    """The sessions of ``Database.reading``: a flush with changes is refused."""
+
+
+@event.listens_for(_ReadOnlySession, "before_flush")
+def _refuse_writes(session: Session, *_: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a reading() session cannot write: use Database.transaction()")
+
+
 def _tune_sqlite(engine: AsyncEngine) -> None:
     # pysqlite's own transaction handling begins lazily and can deadlock two
     # writers; take the write lock at BEGIN instead and let busy_timeout queue us.
@@ -141,7 +167,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # reads outside a unit of work (``read``, ``reading``) take no write lock
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def stable_lock_key(name: str) -> int:

@@ -32,7 +32,7 @@ from hospeda.contracts import Actor, ActorKind, new_id
 from hospeda.gateway.auth import Principal, csrf_cookie_name, session_cookie_name
 from hospeda.gateway.config import GatewaySettings
 from hospeda.gateway.context import RequestContext
-from hospeda.gateway.deps import AuthDep, IdempotencyDep, collaborators
+from hospeda.gateway.deps import collaborators
 from hospeda.gateway.idempotency import Claim, Idempotency, Replay
 from hospeda.gateway.outgoing import Origin
 from hospeda.gateway.permissions import Permission, Scope, scope_of
@@ -73,9 +73,11 @@ class Guard:
         self.scope = scope_of(permission)
         self.recent = recent  # a sensitive change: the person proved it in the last minutes
 
-    async def __call__(
-        self, request: Request, auth: AuthDep, idempotency: IdempotencyDep
-    ) -> RequestContext:
+    async def __call__(self, request: Request) -> RequestContext:
+        # the collaborators are read here, not declared as sub-dependencies: FastAPI
+        # solving two more dependencies on every request cost more than this lookup
+        gateway = collaborators(request)
+        auth, idempotency = gateway.auth, gateway.idempotency
         unsafe = request.method not in SAFE_METHODS
         origin = Origin(
             actor=ANONYMOUS,

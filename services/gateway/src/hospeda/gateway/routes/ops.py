@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, status
 
 from hospeda.gateway.api import ApiRoute, Guard, allow
 from hospeda.gateway.context import RequestContext
-from hospeda.gateway.deps import AuthDep, ForwardDep, IdempotencyDep, LimiterDep, SettingsDep
+from hospeda.gateway.deps import ForwardDep, LimiterDep, SettingsDep
 from hospeda.gateway.permissions import Permission as P
 from hospeda.gateway.problems import documented
 from hospeda.gateway.schemas.ops import ProbeResult, ProbeStarted
@@ -32,8 +32,6 @@ PROBES_PER_MINUTE = 6
 async def start_probe(
     ctx: Public,
     request: Request,
-    auth: AuthDep,
-    idempotency: IdempotencyDep,
     settings: SettingsDep,
     limiter: LimiterDep,
     forward: ForwardDep,
@@ -41,7 +39,7 @@ async def start_probe(
     """Send a probe through billing → provisioning → dns → notify. A signed-in staff
     member only (anyone in demo mode); a few per minute."""
     if not settings.demo:
-        ctx = await STAFF(request, auth, idempotency)
+        ctx = await STAFF(request)
     caller = f"user:{ctx.me.user_id}" if ctx.principal else f"ip:{ctx.origin.ip}"
     await limiter.spend("probe", caller, PROBES_PER_MINUTE, window=60)
     return await forward.start_probe(ctx.origin)

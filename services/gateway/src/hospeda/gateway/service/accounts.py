@@ -297,7 +297,7 @@ class Accounts(IdentityCore):
 
     async def profile(self, user_id: UUID) -> Profile:
         """The person and their companies (``not_found`` if the person is gone)."""
-        async with self.db.transaction() as db:
+        async with self.db.reading() as db:
             user = await repository.get_user(db, user_id)
             companies = await repository.companies_of(db, user_id)
         if user is None:

@@ -96,7 +96,7 @@ class Companies(IdentityCore):
     async def members(
         self, company_id: UUID, *, after: UUID | None, limit: int
     ) -> Sequence[tuple[User, Membership]]:
-        async with self.db.transaction() as db:
+        async with self.db.reading() as db:
             return await repository.members(db, company_id, after=after, limit=limit)
 
     @staticmethod
@@ -180,7 +180,7 @@ class Companies(IdentityCore):
     async def pending_invitations(
         self, company_id: UUID, *, after: UUID | None, limit: int
     ) -> Sequence[Invitation]:
-        async with self.db.transaction() as db:
+        async with self.db.reading() as db:
             return await repository.pending_invitations(
                 db, company_id, now=self.clock.now(), after=after, limit=limit
             )

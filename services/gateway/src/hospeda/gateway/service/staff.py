@@ -23,7 +23,7 @@ class Staff(IdentityCore):
     async def search_companies(
         self, *, query: str | None, after: UUID | None, limit: int
     ) -> Sequence[Company]:
-        async with self.db.transaction() as db:
+        async with self.db.reading() as db:
             return await repository.search_companies(db, query=query, after=after, limit=limit)
 
     async def set_staff_role(self, origin: Origin, user_id: UUID, role: StaffRole | None) -> User:

@@ -31,7 +31,7 @@ class Tokens(IdentityCore):
     async def tokens(
         self, company_id: UUID, *, after: UUID | None, limit: int
     ) -> Sequence[ApiToken]:
-        async with self.db.transaction() as db:
+        async with self.db.reading() as db:
             return await repository.tokens(db, company_id, after=after, limit=limit)
 
     async def create_token(
