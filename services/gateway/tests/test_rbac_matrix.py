@@ -40,6 +40,11 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/manifest.webmanifest"): EVERYONE,
     ("GET", "/sw.js"): EVERYONE,
     ("GET", "/offline"): EVERYONE,
+    ("GET", "/docs"): EVERYONE,
+    ("GET", "/docs/start.js"): EVERYONE,
+    ("GET", "/docs/eventos"): EVERYONE,
+    ("GET", "/docs/asyncapi.json"): EVERYONE,
+    ("GET", "/docs/schemas/{name}"): EVERYONE,
     ("GET", "/conta/{action}"): EVERYONE,
     ("GET", "/cadastro"): EVERYONE,
     ("POST", "/cadastro"): EVERYONE,
@@ -183,13 +188,24 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/app/seguranca/2fa"): SIGNED_IN,
     ("POST", "/app/seguranca/2fa/ativar"): SIGNED_IN,
     ("POST", "/app/seguranca/senha"): SIGNED_IN,
+    ("GET", "/app/auditoria"): {OWNER, ADMIN, AU},
     ("GET", "/equipe"): STAFF,
     ("GET", "/equipe/tarefas"): {SA, SU, SO, AU},
+    ("GET", "/equipe/tarefas/{job_id}"): {SA, SU, SO, AU},
+    ("POST", "/equipe/tarefas/{job_id}/tentar"): {SA, SO},
+    ("POST", "/equipe/tarefas/{job_id}/cancelar"): {SA, SO},
+    ("POST", "/equipe/tarefas/tentar-todas"): {SA, SO},
+    ("GET", "/equipe/auditoria"): STAFF,
+    ("GET", "/equipe/empresas"): STAFF,
+    ("GET", "/equipe/empresas/{company_id}"): STAFF,
+    ("POST", "/equipe/empresas/{company_id}/agir"): STAFF,
+    ("POST", "/equipe/parar-de-agir"): STAFF,
 }
 
 # run last, in this order: they end or change the caller's session
 FINAL = [
     ("DELETE", "/api/v1/staff/acting"),
+    ("POST", "/equipe/parar-de-agir"),
     ("PUT", "/api/v1/me/company"),
     ("POST", "/app/empresa/trocar"),
     ("POST", "/api/v1/auth/logout"),
@@ -219,6 +235,11 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
         ("GET", "/manifest.webmanifest"): ("/manifest.webmanifest", None),
         ("GET", "/sw.js"): ("/sw.js", None),
         ("GET", "/offline"): ("/offline", None),
+        ("GET", "/docs"): ("/docs", None),
+        ("GET", "/docs/start.js"): ("/docs/start.js", None),
+        ("GET", "/docs/eventos"): ("/docs/eventos", None),
+        ("GET", "/docs/asyncapi.json"): ("/docs/asyncapi.json", None),
+        ("GET", "/docs/schemas/{name}"): ("/docs/schemas/billing.invoice.issued.v1.json", None),
         ("GET", "/conta/{action}"): ("/conta/redefinir-senha?token=x", None),
         ("GET", "/cadastro"): ("/cadastro", None),
         ("POST", "/cadastro"): ("/cadastro", None),
@@ -276,8 +297,22 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
         ("POST", "/app/seguranca/2fa"): ("/app/seguranca/2fa", None),
         ("POST", "/app/seguranca/2fa/ativar"): ("/app/seguranca/2fa/ativar", None),
         ("POST", "/app/seguranca/senha"): ("/app/seguranca/senha", None),
+        ("GET", "/app/auditoria"): ("/app/auditoria?action=invoice.*", None),
         ("GET", "/equipe"): ("/equipe", None),
         ("GET", "/equipe/tarefas"): ("/equipe/tarefas", None),
+        ("GET", "/equipe/tarefas/{job_id}"): (f"/equipe/tarefas/{job}", None),
+        ("POST", "/equipe/tarefas/{job_id}/tentar"): (f"/equipe/tarefas/{unknown}/tentar", None),
+        ("POST", "/equipe/tarefas/{job_id}/cancelar"): (
+            f"/equipe/tarefas/{unknown}/cancelar",
+            None,
+        ),
+        ("POST", "/equipe/tarefas/tentar-todas"): ("/equipe/tarefas/tentar-todas", None),
+        ("GET", "/equipe/auditoria"): ("/equipe/auditoria", None),
+        ("GET", "/equipe/empresas"): ("/equipe/empresas?q=padaria", None),
+        ("GET", "/equipe/empresas/{company_id}"): (f"/equipe/empresas/{ids['company']}", None),
+        # no reason: the form comes back (for an unknown company, a 404)
+        ("POST", "/equipe/empresas/{company_id}/agir"): (f"/equipe/empresas/{unknown}/agir", None),
+        ("POST", "/equipe/parar-de-agir"): ("/equipe/parar-de-agir", None),
         ("POST", "/api/v1/auth/signup"): (
             "/api/v1/auth/signup",
             {
@@ -547,7 +582,7 @@ async def test_every_route_for_every_role(harness: Harness) -> None:
     peers.add("subscriptions", company, subscription_id=ids["subscription"], status="active")
     peers.add("orders", company, order_id=ids["order"])
     peers.add("services", company, service_id=ids["service"])
-    peers.add("jobs", company, job_id=ids["job"], state="failed")
+    peers.add("jobs", company, id=ids["job"], job_id=ids["job"], state="failed")
     peers.add("zones", company, domain=ids["zone"])
     # the change page asks billing for a quote; a missing one is a 404 page, access is the point
     peers.errors["subscriptions.quote"] = ("not_found", "não encontrado / not found")

@@ -29,6 +29,7 @@ from hospeda.gateway.demo import seed
 from hospeda.gateway.deps import Collaborators
 from hospeda.gateway.events import EventHub, EventLog
 from hospeda.gateway.forward import Forwarder
+from hospeda.gateway.headers import SecurityHeaders
 from hospeda.gateway.idempotency import Idempotency
 from hospeda.gateway.limits import Limiter
 from hospeda.gateway.operations import Operations
@@ -40,6 +41,7 @@ from hospeda.gateway.routes import (
     billing,
     company,
     dns,
+    docs,
     me,
     notifications,
     ops,
@@ -161,6 +163,8 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load Swagger UI from a CDN: ours is in routes/docs.py
+        redoc_url=None,
         # FastAPI's own server span per request, named "GET /api/v1/…" when the route is
         # chosen (the contrib instrumentor matched every route a second time to name it);
         # no span per dependency, and logs and metrics stay ours (JSON lines, /metrics)
@@ -174,10 +178,12 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
     # proxy (serve with ``uvicorn_options``, so uvicorn's own default does not apply first)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_networks)
     app.add_middleware(RequestIds)  # outermost of ours: the access log line has the id too
+    app.add_middleware(SecurityHeaders, settings=settings)  # CSP, HSTS, nosniff… on every answer
     redact_access_log()
     app.include_router(pages.router)
     app.include_router(pwa.router)  # manifest, service worker, offline page
     install_web(app)  # the web app's pages and /static
+    docs.install(app)  # /docs (Swagger UI from this origin), and the partners' guide
     for router in (
         auth.router,
         passkeys.router,

@@ -54,9 +54,11 @@ class Forwarder:
         params: dict[str, Any],
         *,
         platform: bool = False,
+        timeout: float | None = None,
     ) -> Any:
         """Ask ``service`` for data in the active company (``platform``: staff asking
-        across companies, no company); map failures to problems."""
+        across companies, no company); map failures to problems. ``timeout``: for
+        the rare query that is long work (the audit log's verification)."""
         try:
             return await self.queries.ask(
                 service,
@@ -65,6 +67,7 @@ class Forwarder:
                 actor=ctx.origin.actor,
                 company_id=None if platform else ctx.company_id,
                 ip=ctx.origin.ip,
+                timeout=timeout,
             )
         except QueryTimeout:
             raise _unavailable(service) from None
@@ -101,9 +104,10 @@ class Forwarder:
         return Page[Any](items=answer["items"], next_cursor=answer.get("next_cursor"))
 
     async def get(
-        self, ctx: RequestContext, service: str, name: str, **params: Any
+        self, ctx: RequestContext, service: str, name: str, *, platform: bool = False, **params: Any
     ) -> dict[str, Any]:
-        answer = await self.ask(ctx, service, name, {k: str(v) for k, v in params.items()})
+        params = {k: str(v) for k, v in params.items()}
+        answer = await self.ask(ctx, service, name, params, platform=platform)
         if not isinstance(answer, dict):
             raise not_found()
         return answer

@@ -1,6 +1,6 @@
 """Security headers on every answer (one ASGI middleware, the outermost but one).
 
-Pages get a Content-Security-Policy that allows only the app's own files — no
+Pages and scripts get a Content-Security-Policy that allows only the app's own files — no
 inline script, no outside host; there is no ``form-action`` because a card
 payment redirects to the payment provider. Everything else (JSON, problems,
 files) gets a CSP that allows nothing. A route that sets its own header keeps it.
@@ -28,7 +28,9 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 def security_headers(content_type: str, *, secure: bool) -> dict[str, str]:
     """The headers an answer of ``content_type`` gets."""
-    page = content_type.startswith("text/html")
+    # a script may be a worker, which runs under its own answer's CSP (the service
+    # worker fetches and caches the pages): scripts get the pages' policy
+    page = content_type.startswith(("text/html", "text/javascript", "application/javascript"))
     headers = {
         "Content-Security-Policy": PAGE_CSP if page else API_CSP,
         "X-Content-Type-Options": "nosniff",

@@ -194,9 +194,11 @@ class Limiter:
         """A plain rate limit: ``cap`` calls of ``name`` per ``subject`` and window."""
         key = f"{PREFIX}{name}:{subject}"
         async with self.redis.pipeline(transaction=True) as pipe:
+            # the window starts with the first call (SET NX; EXPIRE NX needs Redis 7,
+            # and the embedded Redis of `make run` is 6.2)
+            pipe.set(key, 0, ex=window or self.window, nx=True)
             pipe.incr(key)
-            pipe.expire(key, window or self.window, nx=True)
             pipe.ttl(key)
-            count, _, ttl = await pipe.execute()
+            _, count, ttl = await pipe.execute()
         if int(count) > cap:
             raise too_many(int(ttl) if int(ttl) > 0 else (window or self.window))

@@ -70,6 +70,7 @@ class Permission(StrEnum):
 
     STAFF_COMPANIES = "staff:companies"
     STAFF_JOBS = "staff:jobs"
+    STAFF_JOBS_OPERATE = "staff:jobs:operate"
     STAFF_MANAGE = "staff:manage"
     STAFF_TEMPLATES = "staff:templates"
 
@@ -126,6 +127,7 @@ MATRIX: dict[Permission, tuple[Scope, frozenset[CompanyRole], frozenset[StaffRol
     Permission.EVENTS_STREAM:        (C,            EVERY_CUSTOMER,         EVERY_STAFF),
     Permission.STAFF_COMPANIES:      (PLATFORM,     NOBODY,                 EVERY_STAFF),
     Permission.STAFF_JOBS:           (PLATFORM,     NOBODY,                 fs({SA, SU, SO, AU})),
+    Permission.STAFF_JOBS_OPERATE:   (PLATFORM,     NOBODY,                 fs({SA, SO})),
     Permission.STAFF_MANAGE:         (PLATFORM,     NOBODY,                 fs({SA})),
     Permission.STAFF_TEMPLATES:      (PLATFORM,     NOBODY,                 EVERY_STAFF),
 }

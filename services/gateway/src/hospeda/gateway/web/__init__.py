@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from hospeda.gateway.problems import ApiError
-from hospeda.gateway.web import account, customer, staff
+from hospeda.gateway.web import account, audit, customer, staff
 from hospeda.gateway.web.render import (
     STATIC,
     confirm_url,
@@ -43,7 +43,7 @@ def _is_page(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (account.router, customer.router, staff.router):
+    for router in (account.router, customer.router, audit.router, staff.router):
         app.include_router(router)
 
     api_error = app.exception_handlers[ApiError]

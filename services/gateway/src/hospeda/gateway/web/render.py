@@ -142,14 +142,18 @@ def money(value: dict[str, Any] | None, en: bool = False) -> str:
     return f"{sign}{symbol} {whole:,}".replace(",", ".") + f",{part:02d}"
 
 
-def when(value: str | None, en: bool = False, *, time: bool = True) -> str:
-    """An ISO instant as a short date (UTC; the page's script shows local time)."""
+def when(value: str | datetime | None, en: bool = False, *, time: bool = True) -> str:
+    """An instant (ISO text from a service, or the gateway's own datetime) as a
+    short date (UTC; the page's script shows local time)."""
     if not value:
         return "—"
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
     if en:
         return moment.strftime("%Y-%m-%d %H:%M UTC" if time else "%Y-%m-%d")
     return moment.strftime("%d/%m/%Y %H:%M UTC" if time else "%d/%m/%Y")
