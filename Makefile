@@ -34,8 +34,9 @@ format: install ## Format the code
 	@$(UV) run --frozen ruff format .
 	@$(UV) run --frozen ruff check --fix .
 
-contracts: install ## Regenerate the published JSON Schemas and AsyncAPI (refuses breaking changes)
+contracts: install ## Regenerate the published JSON Schemas, AsyncAPI and OpenAPI (refuses breaking changes)
 	@$(UV) run --frozen python -m hospeda.contracts.schema write
+	@$(UV) run --frozen python -m hospeda.gateway.openapi write
 
 deploy: install ## Regenerate deploy/'s derived files (topics, ACLs, roles, manifests, env template)
 	@$(UV) run --frozen python -m hospeda.devstack.deploy write

@@ -1,9 +1,11 @@
 """The API as documented: OpenAPI with permissions and examples, problems in
-pt-BR and English, routes that cannot exist without a permission, and no
-server error for any input schemathesis can think of."""
+pt-BR and English, routes that cannot exist without a permission, a published
+document that changes only compatibly, and no server error for any input
+schemathesis can think of."""
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +19,7 @@ from gateway_kit import Harness, Person, expect, gateway_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hospeda.gateway import openapi
 from hospeda.gateway.api import ApiRoute, allow, refuse_undeclared_routes
 from hospeda.gateway.app import create_app
 from hospeda.gateway.permissions import Permission, StaffRole
@@ -211,6 +214,43 @@ async def test_errors_are_problem_details_in_portuguese_or_english(harness: Harn
     assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method_not_allowed"
     bad_id = await browser.get("/api/v1/invoices/nao-e-uuid")
     assert bad_id.status_code in (401, 422)  # who you are is checked first
+
+
+# --- the published document ------------------------------------------------------------------
+
+
+def test_the_published_openapi_is_current_and_nothing_published_broke() -> None:
+    """services/gateway/openapi.json is what the gateway serves (`make contracts`)."""
+    assert openapi.check() == []
+
+
+def test_a_change_that_breaks_a_generated_client_is_refused() -> None:
+    published = openapi.document()
+    schemas = published["components"]["schemas"]
+    assert "Me" in schemas and "OrderIn" in schemas
+
+    broken = copy.deepcopy(published)
+    del broken["paths"]["/api/v1/company"]["get"]
+    broken["paths"]["/api/v1/invoices"]["get"]["parameters"].append(
+        {"in": "query", "name": "since", "required": True, "schema": {"type": "string"}}
+    )
+    del broken["components"]["schemas"]["Me"]["properties"]["email"]
+    order = broken["components"]["schemas"]["OrderIn"]
+    order["properties"]["coupon"] = {"type": "string"}
+    order["required"].append("coupon")
+    problems = openapi.breaking(published, broken)
+    assert "GET /api/v1/company: removed" in problems
+    assert "GET /api/v1/invoices: new required query parameter 'since'" in problems
+    assert "GET /api/v1/me answer 200.email: removed" in problems
+    assert "POST /api/v1/orders request.coupon: now required" in problems
+
+    grown = copy.deepcopy(published)
+    grown["paths"]["/api/v1/novidade"] = {"get": {"responses": {"200": {}}}}
+    grown["components"]["schemas"]["Me"]["properties"]["apelido"] = {"type": "string"}
+    grown["paths"]["/api/v1/invoices"]["get"]["parameters"].append(
+        {"in": "query", "name": "since", "required": False, "schema": {"type": "string"}}
+    )
+    assert openapi.breaking(published, grown) == []
 
 
 # --- schemathesis ----------------------------------------------------------------------------

@@ -13,16 +13,20 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
+import pytest
 from gateway_kit import PASSWORD, Harness, HarnessFactory, find_message, unique_email
 
 from hospeda.contracts import ActorKind
 from hospeda.contracts.audit import AuditRecord
+from hospeda.contracts.billing import RecordPixPayment, RefundInvoice, VoidInvoice
 from hospeda.contracts.identity import CompanyRole
 from hospeda.contracts.jobs import CancelJob, RetryJob
+from hospeda.contracts.provisioning import SuspendAccount, UnsuspendAccount
 from hospeda.contracts.queries import QueryError, QueryReply
-from hospeda.contracts.topics import AUDIT_RECORDS, PROVISIONING_COMMANDS
+from hospeda.contracts.topics import AUDIT_RECORDS, BILLING_COMMANDS, PROVISIONING_COMMANDS
 from hospeda.devstack.testing import screenshot
 from hospeda.gateway.permissions import StaffRole
+from hospeda.gateway.web.render import cents
 
 WEB = Path(__file__).resolve().parents[1] / "src" / "hospeda" / "gateway" / "web"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -387,6 +391,7 @@ async def test_the_staff_console_in_chromium(harness: Harness, chromium: Any) ->
     nothing refused by the pages' Content-Security-Policy."""
     owner = await harness.sign_up(company="Padaria Pão Quente")
     job_id = failed_job(harness, owner.company_id)
+    templates_from_notify(harness)
     operator = await harness.staff(StaffRole.OPERATOR)
     context = await chromium.new_context(base_url=harness.url, locale="pt-BR")
     host = urlsplit(harness.url).hostname or "127.0.0.1"
@@ -415,9 +420,271 @@ async def test_the_staff_console_in_chromium(harness: Harness, chromium: Any) ->
         await screenshot(page, "equipe-tarefa")
         await page.click("#job-retry")
         await page.wait_for_selector("#sent")
+        await page.goto("/equipe/modelos/invoice-issued")
+        frame = page.frame_locator("iframe.email-preview")
+        await frame.locator("body").wait_for()
+        assert "Fatura" in await frame.locator("body").inner_text()
+        await screenshot(page, "equipe-modelo")
         assert problems == [], problems
     finally:
         await context.close()
+
+
+def templates_from_notify(harness: Harness) -> None:
+    """notify's own template queries answer for it (its real rendering code, sample
+    data and links), as the service would over Kafka."""
+    from pydantic import SecretStr
+
+    from hospeda.notify import queries as notify_queries
+    from hospeda.notify.links import Links
+    from hospeda.runtime.messaging import QueryContext
+
+    links = Links("http://127.0.0.1:8000", SecretStr("segredo-de-teste-bem-comprido"))
+    plain = harness.peers.answer
+
+    def answer(service: str, query: Any) -> QueryReply:
+        ctx = QueryContext(session=None, query=query)  # type: ignore[arg-type]
+        name = query.payload.name
+        try:
+            if (service, name) == ("notify", "templates.list"):
+                return QueryReply(ok=True, data=notify_queries.list_templates(ctx))
+            if (service, name) == ("notify", "templates.preview"):
+                data = notify_queries.preview_template(query.payload.params, ctx, links)
+                return QueryReply(ok=True, data=data)
+        except Exception as exc:
+            code = "not_found" if "unknown template" in str(exc) else "forbidden"
+            return QueryReply(ok=False, error=QueryError(code=code, message=str(exc)))
+        return plain(service, query)
+
+    harness.peers.answer = answer  # type: ignore[method-assign]
+
+
+async def test_staff_preview_every_notification_template(harness: Harness) -> None:
+    templates_from_notify(harness)
+    support = await harness.staff(StaffRole.SUPPORT)
+    listed = await support.browser.get("/equipe/modelos")
+    assert listed.status_code == 200, listed.text
+    assert listed.text.count("data-template=") > 15
+    assert 'href="/equipe/modelos/invoice-issued"' in listed.text
+
+    pt = await support.browser.get("/equipe/modelos/invoice-issued")
+    assert pt.status_code == 200 and "Fatura" in pt.text and 'id="push"' in pt.text
+    en = await support.browser.get("/equipe/modelos/invoice-issued?idioma=en")
+    assert en.status_code == 200 and "Invoice" in en.text
+    framed = await support.browser.get("/equipe/modelos/invoice-issued/en.html")
+    assert framed.status_code == 200 and "<html" in framed.text.lower()
+    # the e-mail's own HTML: its inline styles, never a script, only inside this site
+    policy = framed.headers["content-security-policy"]
+    assert "script-src" not in policy and "default-src 'none'" in policy and "sandbox" in policy
+    assert framed.headers["x-frame-options"] == "SAMEORIGIN"
+    assert (await support.browser.get("/equipe/modelos/nao-existe")).status_code == 404
+    assert (await support.browser.get("/equipe/modelos/invoice-issued/fr.html")).status_code == 422
+    owner = await harness.sign_up()
+    assert (await owner.browser.get("/equipe/modelos")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("19,90", 1990), ("1.234,56", 123456), ("R$ 49", 4900), ("19.90", 1990), ("19,9", 1990),
+     ("0,01", 1), ("R$ 1.049,90", 104990)],
+)  # fmt: skip
+def test_amounts_typed_in_reais_are_cents(typed: str, expected: int) -> None:
+    assert cents(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["", "abc", "19,999", "-5", "1,2,3", "R$", "19,9x", "1e3"])
+def test_what_is_not_an_amount_is_refused(typed: str) -> None:
+    with pytest.raises(ValueError, match="not an amount"):
+        cents(typed)
+
+
+def invoice_of(
+    harness: Harness, company_id: Any, status: str, *, pix_txid: str | None = None
+) -> str:
+    """An invoice as billing's query answers it (a direct Pix charge waiting, if asked)."""
+    invoice_id = str(uuid4())
+    brl = lambda cents: {"amount": cents, "currency": "BRL"}  # noqa: E731
+    payments = []
+    if pix_txid:
+        payments.append(
+            {"id": str(uuid4()), "method": "pix", "provider": "pix", "status": "requires_action",
+             "provider_reference": pix_txid, "amount": brl(4990),
+             "created_at": "2026-12-07T12:00:00+00:00",
+             "next_action": {"type": "pix_br_code", "copy_paste": "00020101021226…"}}
+        )  # fmt: skip
+    harness.peers.add(
+        "invoices",
+        company_id,
+        id=invoice_id,
+        invoice_id=invoice_id,
+        number="2026-000123",
+        kind="order",
+        status=status,
+        issued_at="2026-12-07T12:00:00+00:00",
+        due_at="2026-12-10T12:00:00+00:00",
+        lines=[{"description": "Hospedagem Pro", "amount": brl(4990)}],
+        total=brl(4990),
+        amount_due=brl(4990 if status in ("open", "overdue") else 0),
+        credit_applied=brl(0),
+        payments=payments,
+    )
+    return invoice_id
+
+
+async def test_staff_adjust_an_invoice_from_its_page(harness: Harness) -> None:
+    owner = await harness.sign_up()
+    assert owner.company_id is not None
+    open_one = invoice_of(harness, owner.company_id, "open", pix_txid="HSP2026000123ABC")
+    paid_one = invoice_of(harness, owner.company_id, "paid")
+    agent = await harness.staff(StaffRole.BILLING)
+    await harness.act_on(agent, owner.company_id)
+
+    shown = await agent.browser.get(f"/app/faturas/{open_one}")
+    assert shown.status_code == 200, shown.text
+    assert 'id="staff-pix"' in shown.text and 'value="HSP2026000123ABC"' in shown.text
+    assert 'id="staff-void"' in shown.text and 'id="staff-refund"' not in shown.text
+    # the customer sees none of it
+    assert 'id="staff-actions"' not in (await owner.browser.get(f"/app/faturas/{open_one}")).text
+
+    bad = await agent.browser.post(
+        f"/app/faturas/{open_one}/equipe/pix-recebido",
+        data={"txid": "HSP2026000123ABC", "amount": "49,9x", "reason": "Extrato de 07/12"},
+    )
+    assert bad.status_code == 422 and 'id="pix-amount-error">Em reais e centavos' in bad.text
+    assert 'value="Extrato de 07/12"' in bad.text  # what was typed comes back
+    recorded = await agent.browser.post(
+        f"/app/faturas/{open_one}/equipe/pix-recebido",
+        data={
+            "txid": "HSP2026000123ABC",
+            "amount": "R$ 1.049,90",
+            "end_to_end_id": "E1234567820261207",
+            "reason": "Extrato de 07/12",
+        },
+        follow_redirects=False,
+    )
+    assert recorded.status_code == 303, recorded.text
+    assert recorded.headers["location"] == f"/app/faturas/{open_one}?ok=adjusted"
+    pix = await find_message(
+        harness.bootstrap,
+        BILLING_COMMANDS.name,
+        lambda m: isinstance(m.payload, RecordPixPayment) and str(m.payload.invoice_id) == open_one,
+    )
+    assert pix.payload.amount.amount == 104990 and pix.payload.txid == "HSP2026000123ABC"
+    assert pix.company_id == owner.company_id and pix.actor.kind == ActorKind.STAFF
+    record = await find_message(
+        harness.bootstrap,
+        AUDIT_RECORDS.name,
+        lambda m: isinstance(m.payload, AuditRecord) and m.correlation_id == pix.correlation_id,
+    )
+    assert record.payload.action == "invoice.pix_received"
+    assert record.payload.after is not None and record.payload.after["reason"] == "Extrato de 07/12"
+
+    no_reason = await agent.browser.post(f"/app/faturas/{open_one}/equipe/anular", data={})
+    assert no_reason.status_code == 422 and 'id="void-reason-error"' in no_reason.text
+    voided = await agent.browser.post(
+        f"/app/faturas/{open_one}/equipe/anular",
+        data={"reason": "Pedido em dobro"},
+        follow_redirects=False,
+    )
+    assert voided.status_code == 303
+    await find_message(
+        harness.bootstrap,
+        BILLING_COMMANDS.name,
+        lambda m: isinstance(m.payload, VoidInvoice) and m.payload.reason == "Pedido em dobro",
+    )
+
+    refund_page = await agent.browser.get(f"/app/faturas/{paid_one}")
+    assert 'id="staff-refund"' in refund_page.text and 'id="staff-void"' not in refund_page.text
+    refunded = await agent.browser.post(
+        f"/app/faturas/{paid_one}/equipe/estornar",
+        data={"amount": "19,90", "reason": "Cobrança em dobro"},
+        follow_redirects=False,
+    )
+    assert refunded.status_code == 303
+    refund = await find_message(
+        harness.bootstrap,
+        BILLING_COMMANDS.name,
+        lambda m: isinstance(m.payload, RefundInvoice) and str(m.payload.invoice_id) == paid_one,
+    )
+    assert refund.payload.amount is not None and refund.payload.amount.amount == 1990
+
+    # a support agent acting on the company may read the invoice, not adjust it
+    support = await harness.staff(StaffRole.SUPPORT)
+    await harness.act_on(support, owner.company_id)
+    seen = await support.browser.get(f"/app/faturas/{open_one}")
+    assert seen.status_code == 200 and 'id="staff-actions"' not in seen.text
+    refused = await support.browser.post(
+        f"/app/faturas/{open_one}/equipe/anular", data={"reason": "x"}
+    )
+    assert refused.status_code == 403
+
+
+async def test_an_operator_suspends_a_site_and_lifts_it_from_the_service_page(
+    harness: Harness,
+) -> None:
+    owner = await harness.sign_up()
+    assert owner.company_id is not None
+    service_id = str(uuid4())
+    item = harness.peers.add(
+        "services",
+        owner.company_id,
+        service_id=service_id,
+        domain="paoquente.com.br",
+        plan_code="hospedagem-pro",
+        state="active",
+        addons=[],
+    )
+    operator = await harness.staff(StaffRole.OPERATOR)
+    await harness.act_on(operator, owner.company_id)
+    shown = await operator.browser.get(f"/app/servicos/{service_id}")
+    assert shown.status_code == 200 and 'id="suspend"' in shown.text
+    assert 'id="staff-operate"' not in (await owner.browser.get(f"/app/servicos/{service_id}")).text
+
+    no_reason = await operator.browser.post(f"/app/servicos/{service_id}/equipe/suspender", data={})
+    assert no_reason.status_code == 422 and 'id="suspend-reason-error"' in no_reason.text
+    sent = await operator.browser.post(
+        f"/app/servicos/{service_id}/equipe/suspender",
+        data={"reason": "Malware no site (chamado #77)"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303 and sent.headers["location"].endswith("?ok=operated")
+    command = await find_message(
+        harness.bootstrap,
+        PROVISIONING_COMMANDS.name,
+        lambda m: isinstance(m.payload, SuspendAccount) and str(m.payload.service_id) == service_id,
+    )
+    assert command.payload.reason == "Malware no site (chamado #77)"
+    assert command.company_id == owner.company_id and command.actor.kind == ActorKind.STAFF
+
+    item["state"] = "suspended"  # provisioning did it
+    lifted_page = await operator.browser.get(f"/app/servicos/{service_id}")
+    assert 'id="unsuspend"' in lifted_page.text and 'id="suspend"' not in lifted_page.text
+    lifted = await operator.browser.post(
+        f"/app/servicos/{service_id}/equipe/reativar",
+        data={"reason": "Limpo pelo cliente"},
+        follow_redirects=False,
+    )
+    assert lifted.status_code == 303
+    await find_message(
+        harness.bootstrap,
+        PROVISIONING_COMMANDS.name,
+        lambda m: (
+            isinstance(m.payload, UnsuspendAccount) and str(m.payload.service_id) == service_id
+        ),
+    )
+    # another company's service is not found from this one
+    other = await harness.sign_up()
+    foreign = str(uuid4())
+    harness.peers.add("services", other.company_id, service_id=foreign, state="active", addons=[])
+    refused = await operator.browser.post(
+        f"/app/servicos/{foreign}/equipe/suspender", data={"reason": "x"}
+    )
+    assert refused.status_code == 404
+    assert (
+        await owner.browser.post(
+            f"/app/servicos/{service_id}/equipe/suspender", data={"reason": "x"}
+        )
+    ).status_code == 403
 
 
 def failed_job(harness: Harness, company_id: Any, state: str = "failed") -> str:

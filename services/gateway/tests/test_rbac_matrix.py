@@ -107,6 +107,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/invoices/{invoice_id}/confirm-payment"): {OWNER, ADMIN, BILLING, SA},
     ("POST", "/api/v1/invoices/{invoice_id}/refund"): {SA, SB},
     ("POST", "/api/v1/invoices/{invoice_id}/void"): {SA, SB},
+    ("POST", "/api/v1/invoices/{invoice_id}/pix-received"): {SA, SB},
     ("GET", "/api/v1/subscriptions"): SIGNED_IN,
     ("GET", "/api/v1/subscriptions/{subscription_id}"): SIGNED_IN,
     ("POST", "/api/v1/subscriptions/{subscription_id}/change"): {OWNER, ADMIN, BILLING, SA, SB},
@@ -118,6 +119,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/jobs"): {OWNER, ADMIN, TECHNICAL, VIEWER, SA, SU, SO, AU},
     ("GET", "/api/v1/jobs/{job_id}"): {OWNER, ADMIN, TECHNICAL, VIEWER, SA, SU, SO, AU},
     ("POST", "/api/v1/jobs/{job_id}/retry"): {SA, SO},
+    ("POST", "/api/v1/services/{service_id}/suspend"): {SA, SO},
+    ("POST", "/api/v1/services/{service_id}/unsuspend"): {SA, SO},
     ("POST", "/api/v1/jobs/{job_id}/cancel"): {SA, SO},
     # dns
     ("GET", "/api/v1/zones"): {OWNER, ADMIN, TECHNICAL, VIEWER, SA, SU, SO, AU},
@@ -155,6 +158,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/app"): SIGNED_IN,
     ("GET", "/app/servicos"): SIGNED_IN,
     ("GET", "/app/servicos/{service_id}"): SIGNED_IN,
+    ("POST", "/app/servicos/{service_id}/equipe/{action}"): {SA, SO},
     ("GET", "/app/loja"): {OWNER, ADMIN, BILLING, SA},
     ("POST", "/app/loja"): {OWNER, ADMIN, BILLING, SA},
     ("GET", "/app/pedidos/{order_id}"): {OWNER, ADMIN, BILLING, VIEWER, SA, SU, SB, AU},
@@ -163,6 +167,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/app/faturas"): {OWNER, ADMIN, BILLING, VIEWER, SA, SU, SB, AU},
     ("GET", "/app/faturas/{invoice_id}"): {OWNER, ADMIN, BILLING, VIEWER, SA, SU, SB, AU},
     ("POST", "/app/faturas/{invoice_id}/pagar"): {OWNER, ADMIN, BILLING, SA},
+    ("POST", "/app/faturas/{invoice_id}/equipe/{action}"): {SA, SB},
     ("GET", "/app/pagamento/retorno"): {OWNER, ADMIN, BILLING, SA},
     ("POST", "/app/pagamento/retorno"): {OWNER, ADMIN, BILLING, SA},
     ("GET", "/app/dns"): {OWNER, ADMIN, TECHNICAL, VIEWER, SA, SU, SO, AU},
@@ -200,6 +205,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/equipe/empresas/{company_id}"): STAFF,
     ("POST", "/equipe/empresas/{company_id}/agir"): STAFF,
     ("POST", "/equipe/parar-de-agir"): STAFF,
+    ("GET", "/equipe/modelos"): STAFF,
+    ("GET", "/equipe/modelos/{template}"): STAFF,
+    ("GET", "/equipe/modelos/{template}/{locale}.html"): STAFF,
 }
 
 # run last, in this order: they end or change the caller's session
@@ -252,6 +260,10 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
         ("GET", "/app"): ("/app", None),
         ("GET", "/app/servicos"): ("/app/servicos", None),
         ("GET", "/app/servicos/{service_id}"): (f"/app/servicos/{ids['service']}", None),
+        ("POST", "/app/servicos/{service_id}/equipe/{action}"): (
+            f"/app/servicos/{unknown}/equipe/suspender",
+            None,
+        ),
         ("GET", "/app/loja"): ("/app/loja", None),
         ("POST", "/app/loja"): ("/app/loja", None),
         ("GET", "/app/pedidos/{order_id}"): (f"/app/pedidos/{ids['order']}", None),
@@ -266,6 +278,11 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
         ("GET", "/app/faturas"): ("/app/faturas", None),
         ("GET", "/app/faturas/{invoice_id}"): (f"/app/faturas/{inv}", None),
         ("POST", "/app/faturas/{invoice_id}/pagar"): (f"/app/faturas/{unknown}/pagar", None),
+        # no reason: the page comes back with the error (an unknown invoice: 404)
+        ("POST", "/app/faturas/{invoice_id}/equipe/{action}"): (
+            f"/app/faturas/{unknown}/equipe/anular",
+            None,
+        ),
         ("GET", "/app/pagamento/retorno"): ("/app/pagamento/retorno?invoice=x", None),
         ("POST", "/app/pagamento/retorno"): ("/app/pagamento/retorno", None),
         ("GET", "/app/dns"): ("/app/dns", None),
@@ -313,6 +330,12 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
         # no reason: the form comes back (for an unknown company, a 404)
         ("POST", "/equipe/empresas/{company_id}/agir"): (f"/equipe/empresas/{unknown}/agir", None),
         ("POST", "/equipe/parar-de-agir"): ("/equipe/parar-de-agir", None),
+        ("GET", "/equipe/modelos"): ("/equipe/modelos", None),
+        ("GET", "/equipe/modelos/{template}"): ("/equipe/modelos/invoice-issued", None),
+        ("GET", "/equipe/modelos/{template}/{locale}.html"): (
+            "/equipe/modelos/invoice-issued/en.html",
+            None,
+        ),
         ("POST", "/api/v1/auth/signup"): (
             "/api/v1/auth/signup",
             {
@@ -442,6 +465,10 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
             f"/api/v1/invoices/{inv}/void",
             {"reason": "teste"},
         ),
+        ("POST", "/api/v1/invoices/{invoice_id}/pix-received"): (
+            f"/api/v1/invoices/{inv}/pix-received",
+            {"txid": "HSP1", "amount": {"amount": 100, "currency": "BRL"}, "reason": "teste"},
+        ),
         ("GET", "/api/v1/subscriptions"): ("/api/v1/subscriptions", None),
         ("GET", "/api/v1/subscriptions/{subscription_id}"): (
             f"/api/v1/subscriptions/{sub}",
@@ -464,6 +491,14 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
         ("GET", "/api/v1/jobs"): ("/api/v1/jobs", None),
         ("GET", "/api/v1/jobs/{job_id}"): (f"/api/v1/jobs/{job}", None),
         ("POST", "/api/v1/jobs/{job_id}/retry"): (f"/api/v1/jobs/{job}/retry", None),
+        ("POST", "/api/v1/services/{service_id}/suspend"): (
+            f"/api/v1/services/{ids['service']}/suspend",
+            {"reason": "teste"},
+        ),
+        ("POST", "/api/v1/services/{service_id}/unsuspend"): (
+            f"/api/v1/services/{ids['service']}/unsuspend",
+            {"reason": "teste"},
+        ),
         ("POST", "/api/v1/jobs/{job_id}/cancel"): (f"/api/v1/jobs/{job}/cancel", {}),
         ("GET", "/api/v1/zones"): ("/api/v1/zones", None),
         ("GET", "/api/v1/zones/{domain}"): (f"/api/v1/zones/{zone}", None),

@@ -62,6 +62,7 @@ class Permission(StrEnum):
     SERVICES_READ = "services:read"
     JOBS_READ = "jobs:read"
     JOBS_OPERATE = "jobs:operate"
+    SERVICES_OPERATE = "services:operate"
     DNS_READ = "dns:read"
     DNS_WRITE = "dns:write"
     AUDIT_READ = "audit:read"
@@ -118,6 +119,8 @@ MATRIX: dict[Permission, tuple[Scope, frozenset[CompanyRole], frozenset[StaffRol
     Permission.SERVICES_READ:        (C,            EVERY_CUSTOMER,         EVERY_STAFF),
     Permission.JOBS_READ:            (C,            fs({OW, AD, TE, VI}),   fs({SA, SU, SO, AU})),
     Permission.JOBS_OPERATE:         (C,            NOBODY,                 fs({SA, SO})),
+    # suspending a site (abuse, malware) or lifting that: operators acting on the company
+    Permission.SERVICES_OPERATE:     (C,            NOBODY,                 fs({SA, SO})),
     Permission.DNS_READ:             (C,            fs({OW, AD, TE, VI}),   fs({SA, SU, SO, AU})),
     Permission.DNS_WRITE:            (C,            fs({OW, AD, TE}),       fs({SA, SO})),
     # the audit trail: its company's owners and admins, and staff auditors acting on it

@@ -21,6 +21,7 @@ from hospeda.contracts.billing import (
     PayInvoice,
     PlaceOrder,
     PurchaseAddon,
+    RecordPixPayment,
     RefundInvoice,
     VoidInvoice,
 )
@@ -40,6 +41,7 @@ from hospeda.gateway.schemas.billing import (
     Order,
     OrderIn,
     PayIn,
+    PixReceivedIn,
     RefundIn,
     Subscription,
     SubscriptionCancelIn,
@@ -239,6 +241,42 @@ async def void_invoice(
         entity="invoice",
         entity_id=invoice_id,
         before={"status": invoice.get("status")},
+    )
+
+
+@router.post(
+    "/invoices/{invoice_id}/pix-received",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=COMMAND,
+    summary="Pix direto recebido (equipe) / Direct Pix received (staff)",
+)
+async def record_pix_received(
+    invoice_id: UUID,
+    body: PixReceivedIn,
+    ctx: Annotated[RequestContext, allow(P.INVOICES_ADJUST)],
+    forward: ForwardDep,
+) -> Accepted:
+    """A direct Pix transfer for the invoice's BR Code reached the bank account and
+    staff found it on the statement: billing applies it once per txid (a PSP's Pix
+    is settled by its webhook and reconciliation, never by hand). The reason is
+    kept in the audit trail."""
+    invoice = await forward.get(ctx, SERVICE, "invoices.get", invoice_id=invoice_id)
+    command = RecordPixPayment(
+        invoice_id=invoice_id,
+        txid=body.txid,
+        amount=body.amount,
+        end_to_end_id=body.end_to_end_id,
+    )
+    return await forward.command(
+        ctx,
+        command,
+        topic=BILLING_COMMANDS,
+        key=ctx.company_id,
+        action="invoice.pix_received",
+        entity="invoice",
+        entity_id=invoice_id,
+        before={"status": invoice.get("status")},
+        after={**command.model_dump(mode="json"), "reason": body.reason},
     )
 
 

@@ -1,7 +1,10 @@
 """Hosting services and their jobs — owned by the provisioning service.
 
-Operators (staff acting on the company) retry or cancel a job; the job is
-first confirmed to belong to that company.
+Operators (staff acting on the company) retry or cancel a job, and suspend a
+service or lift its suspension (abuse, malware), with a reason; the job or
+service is first confirmed to belong to that company. Ending a service or
+changing its plan goes through billing (the subscription), which tells
+provisioning.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 
 from hospeda.contracts.jobs import CancelJob, RetryJob
+from hospeda.contracts.provisioning import SuspendAccount, UnsuspendAccount
 from hospeda.contracts.topics import PROVISIONING_COMMANDS
 from hospeda.gateway.api import DEFAULT_LIMIT, MAX_LIMIT, ApiRoute, allow
 from hospeda.gateway.context import RequestContext
@@ -19,7 +23,14 @@ from hospeda.gateway.deps import ForwardDep
 from hospeda.gateway.permissions import Permission as P
 from hospeda.gateway.problems import documented
 from hospeda.gateway.schemas.common import Accepted
-from hospeda.gateway.schemas.provisioning import Job, JobCancelIn, Jobs, Service, Services
+from hospeda.gateway.schemas.provisioning import (
+    Job,
+    JobCancelIn,
+    Jobs,
+    Service,
+    ServiceActionIn,
+    Services,
+)
 
 router = APIRouter(tags=["provisioning"], route_class=ApiRoute)
 
@@ -49,6 +60,59 @@ async def get_service(
     service_id: UUID, ctx: Annotated[RequestContext, allow(P.SERVICES_READ)], forward: ForwardDep
 ) -> Service:
     return await forward.get(ctx, SERVICE, "services.get", service_id=service_id)
+
+
+@router.post(
+    "/services/{service_id}/suspend",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=ONE,
+    summary="Suspender (operador) / Suspend (operator)",
+)
+async def suspend_service(
+    service_id: UUID,
+    body: ServiceActionIn,
+    ctx: Annotated[RequestContext, allow(P.SERVICES_OPERATE)],
+    forward: ForwardDep,
+) -> Accepted:
+    """The site stops serving until the suspension is lifted (billing's unpaid
+    invoices suspend and lift on their own; this is for abuse, malware…)."""
+    service = await forward.get(ctx, SERVICE, "services.get", service_id=service_id)
+    return await forward.command(
+        ctx,
+        SuspendAccount(service_id=service_id, reason=body.reason),
+        topic=PROVISIONING_COMMANDS,
+        key=service_id,
+        action="service.suspend",
+        entity="service",
+        entity_id=service_id,
+        before={"state": service.get("state")},
+    )
+
+
+@router.post(
+    "/services/{service_id}/unsuspend",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=ONE,
+    summary="Reativar (operador) / Unsuspend (operator)",
+)
+async def unsuspend_service(
+    service_id: UUID,
+    body: ServiceActionIn,
+    ctx: Annotated[RequestContext, allow(P.SERVICES_OPERATE)],
+    forward: ForwardDep,
+) -> Accepted:
+    service = await forward.get(ctx, SERVICE, "services.get", service_id=service_id)
+    return await forward.command(
+        ctx,
+        UnsuspendAccount(service_id=service_id),
+        topic=PROVISIONING_COMMANDS,
+        key=service_id,
+        action="service.unsuspend",
+        entity="service",
+        entity_id=service_id,
+        before={"state": service.get("state")},
+        after={"reason": body.reason},
+    )
 
 
 @router.get("/jobs", responses=READ, summary="Tarefas de provisionamento / Provisioning jobs")

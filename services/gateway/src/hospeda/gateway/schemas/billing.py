@@ -63,6 +63,36 @@ class RefundIn(BaseModel):
         return amount
 
 
+class PixReceivedIn(BaseModel):
+    model_config = example(
+        txid="HSP2026000123A1B2C3D4E5F6",
+        amount={"amount": 4990, "currency": "BRL"},
+        end_to_end_id="E12345678202612071200abcdef123456",
+        reason="Extrato do banco de 07/12",
+    )
+
+    txid: str = Field(
+        min_length=1,
+        max_length=25,
+        pattern=r"^[A-Za-z0-9]+$",
+        description="The txid of the invoice's direct Pix charge (its BR Code).",
+    )
+    amount: Money = Field(description="What reached the account, in cents.")
+    end_to_end_id: str | None = Field(
+        default=None, max_length=64, pattern=r"^[A-Za-z0-9]+$", description="From the statement."
+    )
+    reason: Text = Field(min_length=1, max_length=500)
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, amount: Money) -> Money:
+        if amount.amount <= 0:
+            raise ValueError(
+                "o valor deve ser positivo, em centavos / the amount must be positive, in cents"
+            )
+        return amount
+
+
 class VoidIn(BaseModel):
     model_config = example(reason="Pedido cancelado antes do pagamento")
 

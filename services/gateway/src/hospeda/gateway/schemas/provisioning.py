@@ -9,6 +9,12 @@ from pydantic import BaseModel, Field
 from hospeda.gateway.schemas.common import Page, Text, example
 
 
+class ServiceActionIn(BaseModel):
+    model_config = example(reason="Chamado #4512: malware no site")
+
+    reason: Text = Field(min_length=1, max_length=500)
+
+
 class JobCancelIn(BaseModel):
     model_config = example(reason="Domínio errado")
 

@@ -12,7 +12,7 @@ form the browser is redirected (303) to a page that says what happened.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -41,6 +41,7 @@ from hospeda.gateway.routes import company as company_api
 from hospeda.gateway.routes import dns as dns_api
 from hospeda.gateway.routes import me as me_api
 from hospeda.gateway.routes import notifications as notify_api
+from hospeda.gateway.routes import provisioning as provisioning_api
 from hospeda.gateway.schemas.accounts import PasswordChange
 from hospeda.gateway.schemas.billing import (
     AddonIn,
@@ -48,16 +49,21 @@ from hospeda.gateway.schemas.billing import (
     ConfirmIn,
     OrderIn,
     PayIn,
+    PixReceivedIn,
+    RefundIn,
     SubscriptionCancelIn,
+    VoidIn,
 )
 from hospeda.gateway.schemas.companies import InvitationIn, RoleChange, SwitchCompany
 from hospeda.gateway.schemas.dns import RecordIn
 from hospeda.gateway.schemas.notifications import MarkItem, SettingsIn
+from hospeda.gateway.schemas.provisioning import ServiceActionIn
 from hospeda.gateway.schemas.sign_in import Reauthenticate, SecondFactor
 from hospeda.gateway.schemas.tokens import TokenIn
 from hospeda.gateway.security import totp_uri
 from hospeda.gateway.web.qr import qr_svg_data_uri
 from hospeda.gateway.web.render import (
+    cents,
     describe,
     english,
     field_errors,
@@ -76,12 +82,14 @@ Recent = Annotated[RequestContext, allow(P.SELF, recent=True)]  # the API's sens
 CompanyRead = Annotated[RequestContext, allow(P.COMPANY_READ)]
 DnsRead = Annotated[RequestContext, allow(P.DNS_READ)]
 DnsWrite = Annotated[RequestContext, allow(P.DNS_WRITE)]
+InvoicesAdjust = Annotated[RequestContext, allow(P.INVOICES_ADJUST)]  # staff acting on it
 InvoicesPay = Annotated[RequestContext, allow(P.INVOICES_PAY)]
 InvoicesRead = Annotated[RequestContext, allow(P.INVOICES_READ)]
 MembersManage = Annotated[RequestContext, allow(P.MEMBERS_MANAGE)]
 OrdersCreate = Annotated[RequestContext, allow(P.ORDERS_CREATE)]
 OrdersRead = Annotated[RequestContext, allow(P.ORDERS_READ)]
 ServicesRead = Annotated[RequestContext, allow(P.SERVICES_READ)]
+ServicesOperate = Annotated[RequestContext, allow(P.SERVICES_OPERATE)]  # staff acting on it
 SubscriptionsManage = Annotated[RequestContext, allow(P.SUBSCRIPTIONS_MANAGE)]
 TokensManage = Annotated[RequestContext, allow(P.TOKENS_MANAGE)]
 TokensCreate = Annotated[RequestContext, allow(P.TOKENS_MANAGE, recent=True)]
@@ -92,6 +100,8 @@ BILLING = "billing"
 NOTICES = {
     "ordered": ("Pedido recebido. A fatura aparece em instantes.", "Order received. The invoice appears in a moment."),
     "paying": ("Pagamento iniciado.", "Payment started."),
+    "operated": ("Pedido enviado ao provisionamento; o estado muda em instantes.", "Sent to provisioning; the state changes in a moment."),
+    "adjusted": ("Pedido enviado ao faturamento; a fatura muda em instantes.", "Sent to billing; the invoice changes in a moment."),
     "addon": ("Adicional contratado; a fatura aparece em Faturas.", "Add-on ordered; its invoice is in Invoices."),
     "changed": ("Mudança enviada.", "Change sent."),
     "cancelled": ("Cancelamento registrado.", "Cancellation recorded."),
@@ -197,6 +207,46 @@ async def service(service_id: UUID, ctx: ServicesRead, forward: ForwardDep) -> R
         addons_for_sale=addons_for_sale,
         addons_all=addons_all,
         live="service",
+    )
+
+
+@router.post("/servicos/{service_id}/equipe/{action}")
+async def operate(
+    service_id: UUID,
+    action: Literal["suspender", "reativar"],
+    ctx: ServicesOperate,
+    request: Request,
+    forward: ForwardDep,
+) -> Response:
+    """Operators acting on the company: suspend a site (abuse, malware) or lift that."""
+    form = await form_of(request)
+    en = english(request)
+    body, errors = _parse(ServiceActionIn, {"reason": form.get("reason", "").strip()}, en)
+    if body is not None:
+        run = (
+            provisioning_api.suspend_service
+            if action == "suspender"
+            else (provisioning_api.unsuspend_service)
+        )
+        try:
+            await run(service_id, body, ctx, forward)
+        except (ApiError, Refused) as exc:
+            errors = _refusal(exc, en)
+        else:
+            return redirect(f"/app/servicos/{service_id}?ok=operated")
+    item = await forward.get(ctx, "provisioning", "services.get", service_id=service_id)
+    return _show(
+        request,
+        ctx,
+        "servico.html",
+        status=422,
+        service=item,
+        job=item.get("last_job"),
+        subscription=None,
+        addons_for_sale=[],
+        addons_all=[],
+        operate_errors=errors,
+        operate_form=form,
     )
 
 
@@ -444,6 +494,78 @@ async def pay(
         errors=errors,
         pix_method=settings.pix_method,
     )
+
+
+# staff acting on the company: void, refund, and a direct Pix found on the bank statement
+@router.post("/faturas/{invoice_id}/equipe/{action}")
+async def adjust(
+    invoice_id: UUID,
+    action: Literal["anular", "estornar", "pix-recebido"],
+    ctx: InvoicesAdjust,
+    request: Request,
+    forward: ForwardDep,
+    settings: SettingsDep,
+) -> Response:
+    """The API's staff routes for an invoice, from its page (each with a reason,
+    kept in the audit trail)."""
+    form = await form_of(request)
+    en = english(request)
+    amount, errors = _amount(form.get("amount", ""), en, required=action == "pix-recebido")
+    reason = form.get("reason", "").strip()
+    body: Any = None
+    if not errors:
+        if action == "anular":
+            body, errors = _parse(VoidIn, {"reason": reason}, en)
+        elif action == "estornar":
+            money = {"amount": amount, "currency": "BRL"} if amount else None
+            body, errors = _parse(RefundIn, {"amount": money, "reason": reason}, en)
+        else:
+            data = {
+                "txid": form.get("txid", "").strip(),
+                "amount": {"amount": amount, "currency": "BRL"},
+                "end_to_end_id": form.get("end_to_end_id", "").strip() or None,
+                "reason": reason,
+            }
+            body, errors = _parse(PixReceivedIn, data, en)
+    if body is not None:
+        try:
+            if action == "anular":
+                await billing_api.void_invoice(invoice_id, body, ctx, forward)
+            elif action == "estornar":
+                await billing_api.refund_invoice(invoice_id, body, ctx, forward)
+            else:
+                await billing_api.record_pix_received(invoice_id, body, ctx, forward)
+        except (ApiError, Refused) as exc:
+            errors = _refusal(exc, en)
+        else:
+            return redirect(f"/app/faturas/{invoice_id}?ok=adjusted")
+    item = await forward.get(ctx, BILLING, "invoices.get", invoice_id=invoice_id)
+    return _show(
+        request,
+        ctx,
+        "fatura.html",
+        status=422,
+        invoice=item,
+        pending=None,
+        adjust_errors={action: errors},
+        adjust_form={action: form},
+        pix_method=settings.pix_method,
+    )
+
+
+def _amount(text: str, en: bool, *, required: bool) -> tuple[int | None, dict[str, str]]:
+    if not text.strip():
+        if not required:
+            return None, {}
+        return None, {"amount": "Required." if en else "Obrigatório."}
+    try:
+        value = cents(text)
+    except ValueError:
+        message = "Reais and cents, e.g. 19,90." if en else "Em reais e centavos, ex.: 19,90."
+        return None, {"amount": message}
+    if value <= 0:
+        return None, {"amount": "Must be more than zero." if en else "Tem de ser maior que zero."}
+    return value, {}
 
 
 @router.get("/pagamento/retorno")

@@ -142,6 +142,18 @@ def money(value: dict[str, Any] | None, en: bool = False) -> str:
     return f"{sign}{symbol} {whole:,}".replace(",", ".") + f",{part:02d}"
 
 
+def cents(text: str) -> int:
+    """An amount typed in reais ("19,90", "1.234,56", "R$ 49", "19.90") as cents;
+    ``ValueError`` when it is not one."""
+    plain = text.strip().removeprefix("R$").strip().replace(" ", "")
+    if "," in plain:  # Brazilian: dots group thousands, the comma starts the cents
+        plain = plain.replace(".", "").replace(",", ".")
+    whole, _, part = plain.partition(".")
+    if not whole.isdigit() or (part and not (part.isdigit() and len(part) <= 2)):
+        raise ValueError(f"not an amount in reais: {text!r}")
+    return int(whole) * 100 + int(part.ljust(2, "0") or 0)
+
+
 def when(value: str | datetime | None, en: bool = False, *, time: bool = True) -> str:
     """An instant (ISO text from a service, or the gateway's own datetime) as a
     short date (UTC; the page's script shows local time)."""

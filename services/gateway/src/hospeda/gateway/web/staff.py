@@ -1,7 +1,8 @@
 """The staff console, for staff only: the pipeline probe (a message through
 billing → provisioning → dns → notify and back), the companies (search, detail
 with their people, and acting on one with a reason: the audited acting flow of
-``/api/v1/staff/acting``), the provisioning jobs of
+``/api/v1/staff/acting``), every notification template previewed in both
+languages with sample data, the provisioning jobs of
 every company by state (the ones that gave up first), each with its step log,
 retried or cancelled from here (operators and superadmins), and the audit log's
 integrity check (the audit service's ``log.verify``, what ``hospeda audit
@@ -9,12 +10,12 @@ verify`` runs)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from hospeda.contracts.jobs import CancelJob, RetryJob
@@ -115,6 +116,56 @@ async def stop_acting(ctx: StaffOnly, staff: StaffDep) -> Response:
     if ctx.session.acting_company_id is not None:
         ctx.start_session(await staff.stop_acting(ctx.origin, ctx.session))
     return redirect("/equipe/empresas")
+
+
+# --- notification templates -------------------------------------------------------------------
+
+TemplateName = Annotated[str, Path(max_length=100, pattern=r"^[a-z0-9-]+$")]
+Locale = Literal["pt-BR", "en"]
+StaffTemplates = Annotated[RequestContext, allow(P.STAFF_TEMPLATES)]
+# an e-mail's own HTML, framed by the preview page: its inline styles, no script, no
+# request anywhere, only inside this site's frames
+EMAIL_PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox"
+)
+
+
+async def _preview(ctx: RequestContext, forward: ForwardDep, name: str) -> dict[str, Any]:
+    found = await forward.ask(ctx, "notify", "templates.preview", {"template": name}, platform=True)
+    if not isinstance(found, dict):
+        raise ApiError("bad_gateway", 502, service="notify")
+    return found
+
+
+@router.get("/equipe/modelos")
+async def templates(ctx: StaffTemplates, forward: ForwardDep) -> Response:
+    """Every notice notify sends: category, channels, and whether one may unsubscribe."""
+    found = await forward.ask(ctx, "notify", "templates.list", {}, platform=True)
+    items = found.get("items", []) if isinstance(found, dict) else []
+    return page(ctx.request, "equipe_modelos.html", ctx, templates=items)
+
+
+@router.get("/equipe/modelos/{template}")
+async def template(
+    template: TemplateName, ctx: StaffTemplates, forward: ForwardDep, idioma: Locale = "pt-BR"
+) -> Response:
+    """One template with sample data: the e-mail's subject, text and HTML, and the push."""
+    preview = await _preview(ctx, forward, template)
+    return page(
+        ctx.request, "equipe_modelo.html", ctx, preview=preview, shown=preview.get(idioma) or {},
+        locale=idioma,
+    )  # fmt: skip
+
+
+@router.get("/equipe/modelos/{template}/{locale}.html")
+async def template_html(
+    template: TemplateName, locale: Locale, ctx: StaffTemplates, forward: ForwardDep
+) -> Response:
+    """The e-mail's HTML as a mail reader gets it, for the preview page's frame."""
+    preview = await _preview(ctx, forward, template)
+    html = str((preview.get(locale) or {}).get("html") or "")
+    headers = {"Content-Security-Policy": EMAIL_PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"}
+    return HTMLResponse(html, headers=headers)
 
 
 # --- jobs -------------------------------------------------------------------------------------
