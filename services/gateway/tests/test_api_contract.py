@@ -18,6 +18,11 @@ from fastapi import APIRouter, FastAPI
 from gateway_kit import Harness, Person, expect, gateway_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from hospeda.gateway import openapi
 from hospeda.gateway.api import ApiRoute, allow, refuse_undeclared_routes
@@ -212,6 +217,11 @@ async def test_errors_are_problem_details_in_portuguese_or_english(harness: Harn
     assert broken.status_code == 422 and broken.json()["errors"][0]["message"] == "JSON inválido."
     wrong_method = await browser.delete("/api/v1/auth/login")
     assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method_not_allowed"
+    # Allow names every method of the path, not only the first route's
+    options = await browser.request("OPTIONS", "/api/v1/company")
+    assert options.status_code == 405 and options.headers["allow"] == "GET, PATCH"
+    members = await browser.request("PUT", "/api/v1/company/members")
+    assert members.status_code == 405 and "GET" in members.headers["allow"]
     bad_id = await browser.get("/api/v1/invoices/nao-e-uuid")
     assert bad_id.status_code in (401, 422)  # who you are is checked first
 
@@ -222,6 +232,30 @@ async def test_errors_are_problem_details_in_portuguese_or_english(harness: Harn
 def test_the_published_openapi_is_current_and_nothing_published_broke() -> None:
     """services/gateway/openapi.json is what the gateway serves (`make contracts`)."""
     assert openapi.check() == []
+
+
+def test_commands_link_to_what_follows_them() -> None:
+    """Every accepted command links to its operation; a creation to what it created."""
+    doc = openapi.document()
+    ids = {op["operationId"] for item in doc["paths"].values() for op in item.values()}
+    accepted = 0
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            answer = operation["responses"].get("202", {})
+            body = answer.get("content", {}).get("application/json", {}).get("schema", {})
+            if body.get("$ref", "").endswith("/Accepted"):
+                accepted += 1
+                link = answer["links"]["operation"]
+                assert link["operationId"] in ids, (method, path)
+                assert link["parameters"] == {"operation_id": "$response.body#/operation_id"}
+    assert accepted > 20
+    order = doc["paths"]["/api/v1/orders"]["post"]["responses"]["202"]["links"]["resource"]
+    reader = doc["paths"]["/api/v1/orders/{order_id}"]["get"]["operationId"]
+    assert order == {
+        "operationId": reader,
+        "parameters": {"order_id": "$response.body#/resource_id"},
+        "description": "Ler o que foi criado / Read what was created",
+    }
 
 
 def test_a_change_that_breaks_a_generated_client_is_refused() -> None:
@@ -330,6 +364,50 @@ def test_no_input_makes_the_server_fail(
             if operation.path != "/api/v1/events":  # endless; the RBAC matrix covers it
                 fuzz(operation, who, headers)
     assert not failures, "\n\n".join(failures[:10])
+
+
+# what every answer must match: a documented status, the documented media type
+# (problem+json for problems), and the documented schema
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+def test_every_answer_is_one_the_document_promises(
+    harness: Harness, callers: dict[str, dict[str, str]]
+) -> None:
+    """Valid requests from each kind of caller: whatever they are answered
+    (200, 404, 409, 429 …) is in the document, with its media type and schema."""
+    schema = schemathesis.openapi.from_url(f"{harness.url}/openapi.json")
+    failures: set[str] = set()
+    http = requests.Session()
+
+    def check(operation: Any, who: str, headers: dict[str, str]) -> None:
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE))
+        def call(case: Any) -> None:
+            response = case.call(base_url=harness.url, headers=headers, session=http, timeout=20)
+            try:
+                case.validate_response(response, checks=CONFORMANCE, headers=headers)
+            except Exception as exc:
+                for failure in getattr(exc, "exceptions", [exc]):
+                    title = getattr(failure, "title", type(failure).__name__)
+                    failures.add(
+                        f"[{who}] {case.method} {operation.path} → {response.status_code}: {title}"
+                    )
+
+        call()
+
+    for who, headers in callers.items():
+        for operation in operations(schema):
+            if operation.path != "/api/v1/events":
+                check(operation, who, headers)
+    assert not failures, "\n".join(sorted(failures))
 
 
 async def test_emailed_links_open_a_page_with_their_form(harness: Harness) -> None:

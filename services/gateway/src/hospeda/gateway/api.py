@@ -36,7 +36,7 @@ from hospeda.gateway.deps import collaborators
 from hospeda.gateway.idempotency import Claim, Idempotency, Replay
 from hospeda.gateway.outgoing import Origin
 from hospeda.gateway.permissions import Permission, Scope, scope_of
-from hospeda.gateway.problems import ApiError
+from hospeda.gateway.problems import ApiError, documented
 from hospeda.gateway.security import same
 from hospeda.gateway.sessions import Session
 from hospeda.runtime.telemetry import correlated
@@ -163,6 +163,10 @@ class ApiRoute(APIRoute):
     """The route class of every gateway router (see the module docstring)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if "POST" in (kwargs.get("methods") or ()):
+            # every POST honours Idempotency-Key (Guard): a bad key (400), a key reused
+            # for another request or still running (409), and invalid input (422)
+            kwargs["responses"] = {**documented(400, 409, 422), **(kwargs.get("responses") or {})}
         super().__init__(path, endpoint, **kwargs)
         guards = {guard.permission for guard in _guards(self.dependant)}
         if len(guards) != 1:

@@ -253,5 +253,49 @@ def _openapi(app: FastAPI, settings: GatewaySettings) -> dict[str, Any]:
                 operation["security"] = [session, {"token": []}]
             else:
                 operation["security"] = [session]
+    _link_created_to_readers(schema)
     app.openapi_schema = schema
     return schema
+
+
+# what a client reads next after a command or a creation (OpenAPI links: generated
+# clients and schemathesis follow them): (method, path) → (reading path, its parameter,
+# where the value is in the answer)
+RESOURCE_LINKS = {
+    ("post", "/api/v1/orders"): ("/api/v1/orders/{order_id}", "order_id", "resource_id"),
+    ("post", "/api/v1/ops/probes"): ("/api/v1/ops/probes/{probe_id}", "probe_id", "probe_id"),
+}
+OPERATION_PATH = "/api/v1/operations/{operation_id}"
+
+
+def _link_created_to_readers(schema: dict[str, Any]) -> None:
+    paths = schema.get("paths", {})
+
+    def operation_id(path: str) -> str:
+        found: str = paths[path]["get"]["operationId"]
+        return found
+
+    follow = operation_id(OPERATION_PATH)
+    for path, item in paths.items():
+        for method, operation in item.items():
+            for status, answer in operation.get("responses", {}).items():
+                if status not in ("201", "202"):
+                    continue
+                links: dict[str, Any] = {}
+                body = answer.get("content", {}).get("application/json", {}).get("schema", {})
+                if body.get("$ref", "").endswith("/Accepted"):
+                    links["operation"] = {
+                        "operationId": follow,
+                        "parameters": {"operation_id": "$response.body#/operation_id"},
+                        "description": "Acompanhar o comando / Follow the command",
+                    }
+                target = RESOURCE_LINKS.get((method, path))
+                if target is not None:
+                    reader, parameter, field = target
+                    links["resource"] = {
+                        "operationId": operation_id(reader),
+                        "parameters": {parameter: f"$response.body#/{field}"},
+                        "description": "Ler o que foi criado / Read what was created",
+                    }
+                if links:
+                    answer["links"] = links

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from hospeda.gateway.domain import Refused
 from hospeda.gateway.schemas.common import NO_CONTROLS
@@ -478,6 +481,27 @@ def _field_errors(errors: Sequence[Any], english: bool) -> list[dict[str, Any]]:
     return out
 
 
+def _allowed(request: Request) -> str:
+    """Every method some route offers on this path (Starlette names only the first
+    route that matched it: ``OPTIONS /api/v1/company`` said ``GET`` though PATCH exists)."""
+    app = request.app
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        app.state, "methods_by_path", None
+    )
+    if table is None:
+        table = [
+            (compile_path(context.path)[0], set(context.original_route.methods or ()))
+            for context in iter_route_contexts(app.routes)
+            if isinstance(context.original_route, APIRoute)
+        ]
+        app.state.methods_by_path = table
+    methods: set[str] = set()
+    for pattern, offered in table:
+        if pattern.match(request.url.path):
+            methods |= offered
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     """Answer every error as a problem."""
 
@@ -506,9 +530,8 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             return problem_response(request, "route_not_found", 404)
         if exc.status_code == 405:
-            return problem_response(
-                request, "method_not_allowed", 405, headers=dict(exc.headers or {})
-            )
+            headers = {**dict(exc.headers or {}), "Allow": _allowed(request)}
+            return problem_response(request, "method_not_allowed", 405, headers=headers)
         if exc.status_code < 500:
             return problem_response(
                 request, "bad_request", exc.status_code, params={"message": str(exc.detail)}

@@ -188,7 +188,7 @@ async def reauthenticate(body: Reauthenticate, ctx: Signed, sign_in: SignInDep) 
     return SessionInfo.of(session)
 
 
-@router.get("/session", responses=documented(401), summary="Sessão atual / Current session")
+@router.get("/session", responses=documented(401, 403), summary="Sessão atual / Current session")
 async def current_session(ctx: Signed) -> SessionInfo:
     return SessionInfo.of(ctx.session)
 
@@ -287,7 +287,7 @@ async def totp_disable(body: TotpDisable, ctx: Signed, sign_in: SignInDep) -> Ou
 
 @router.post(
     "/2fa/recovery-codes",
-    responses=documented(400, 401, 403, 409, 422),
+    responses=documented(400, 401, 403, 409, 422, 429),
     summary="Novos códigos de recuperação / New recovery codes",
 )
 async def recovery_codes(body: SecondFactor, ctx: Signed, sign_in: SignInDep) -> RecoveryCodes:
