@@ -8,7 +8,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import audit, billing, bullmq, dns, foundation, gateway, notify, provisioning, reference
+from bench import (
+    audit,
+    billing,
+    bullmq,
+    dns,
+    foundation,
+    gateway,
+    notify,
+    pipeline,
+    provisioning,
+    reference,
+)
 from bench.support import Report, postgres_admin_url
 
 
@@ -29,6 +40,7 @@ async def main(only: set[str]) -> None:
         "billing": billing.everything,
         "dns": dns.delegation_checks,
         "provisioning": provisioning.create_accounts,
+        "pipeline": pipeline.everything,  # paid → active on the whole platform
         "notify": notify.everything,
         "audit": audit.everything,
     }

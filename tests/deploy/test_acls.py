@@ -65,11 +65,16 @@ async def test_a_service_reads_exactly_what_its_router_subscribes_to(
     assert allowed(service, "Read") == expected
 
 
-def test_the_gateway_reads_the_live_events_it_relays() -> None:
+def test_the_gateway_reads_the_live_events_it_relays_and_the_dead_letters() -> None:
+    """The live events it relays, and every dead-letter topic for the staff console
+    (which lists them, never re-drives them: it may write to none of them)."""
     from hospeda.gateway.events import PERSONAL_TOPICS, TOPIC_PERMISSIONS
 
     relayed = set(TOPIC_PERMISSIONS) | PERSONAL_TOPICS
-    assert relayed == set(CONSUMES["gateway"]) == allowed("gateway", "Read")
+    dead_letters = {t.dlq for t in registry.TOPICS}
+    assert relayed == set(CONSUMES["gateway"])
+    assert allowed("gateway", "Read") == relayed | dead_letters
+    assert not dead_letters & allowed("gateway", "Write")
 
 
 @pytest.mark.parametrize("service", SERVICES)

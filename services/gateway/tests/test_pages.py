@@ -14,11 +14,18 @@ from urllib.parse import urlsplit
 from uuid import uuid4
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from gateway_kit import PASSWORD, Harness, HarnessFactory, find_message, unique_email
 
-from hospeda.contracts import ActorKind
+from hospeda.contracts import Actor, ActorKind, Envelope, new_id
 from hospeda.contracts.audit import AuditRecord
-from hospeda.contracts.billing import RecordPixPayment, RefundInvoice, VoidInvoice
+from hospeda.contracts.billing import (
+    BillingCycle,
+    PlaceOrder,
+    RecordPixPayment,
+    RefundInvoice,
+    VoidInvoice,
+)
 from hospeda.contracts.identity import CompanyRole
 from hospeda.contracts.jobs import CancelJob, RetryJob
 from hospeda.contracts.provisioning import SuspendAccount, UnsuspendAccount
@@ -685,6 +692,54 @@ async def test_an_operator_suspends_a_site_and_lifts_it_from_the_service_page(
             f"/app/servicos/{service_id}/equipe/suspender", data={"reason": "x"}
         )
     ).status_code == 403
+
+
+async def test_staff_see_dead_letters_by_topic_without_their_content(harness: Harness) -> None:
+    support = await harness.staff(StaffRole.SUPPORT)
+    calm = await support.browser.get("/equipe/mensagens-paradas")
+    assert calm.status_code == 200, calm.text
+
+    secret = new_id()
+    parked = Envelope.of(
+        PlaceOrder(
+            order_id=secret,
+            plan_code="hospedagem-pro",
+            domain="segredo-do-cliente.com.br",
+            cycle=BillingCycle.MONTHLY,
+        ),
+        actor=Actor(kind=ActorKind.USER, id="u-1"),
+        company_id=new_id(),
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=harness.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            BILLING_COMMANDS.dlq,
+            parked.model_dump_json().encode(),
+            headers=[
+                ("type", b"billing.place_order"),
+                ("x-dlq-reason", b"plano desconhecido: hospedagem-pro"),
+                ("x-dlq-original-topic", BILLING_COMMANDS.name.encode()),
+                ("x-dlq-original-partition", b"0"),
+                ("x-dlq-original-offset", b"41"),
+                ("x-dlq-consumer-group", b"billing"),
+                ("x-dlq-at", b"2026-12-07T12:00:00+00:00"),
+            ],
+        )
+    finally:
+        await producer.stop()
+
+    listed = await support.browser.get("/equipe/mensagens-paradas")
+    assert f'data-topic="{BILLING_COMMANDS.dlq}"' in listed.text
+    shown = await support.browser.get(f"/equipe/mensagens-paradas?topico={BILLING_COMMANDS.dlq}")
+    assert shown.status_code == 200
+    assert "billing.place_order" in shown.text and "plano desconhecido" in shown.text
+    assert f"{BILLING_COMMANDS.name}[0]@41" in shown.text
+    # the message itself (a customer's order) is never on the page
+    assert "segredo-do-cliente" not in shown.text and str(secret) not in shown.text
+    assert (await support.browser.get("/equipe/mensagens-paradas?topico=nada")).status_code == 404
+    owner = await harness.sign_up()
+    assert (await owner.browser.get("/equipe/mensagens-paradas")).status_code == 403
 
 
 def failed_job(harness: Harness, company_id: Any, state: str = "failed") -> str:

@@ -206,6 +206,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/equipe/empresas/{company_id}/agir"): STAFF,
     ("POST", "/equipe/parar-de-agir"): STAFF,
     ("GET", "/equipe/modelos"): STAFF,
+    ("GET", "/equipe/mensagens-paradas"): {SA, SU, SO, AU},
     ("GET", "/equipe/modelos/{template}"): STAFF,
     ("GET", "/equipe/modelos/{template}/{locale}.html"): STAFF,
 }
@@ -331,6 +332,10 @@ def requests_for(ids: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
         ("POST", "/equipe/empresas/{company_id}/agir"): (f"/equipe/empresas/{unknown}/agir", None),
         ("POST", "/equipe/parar-de-agir"): ("/equipe/parar-de-agir", None),
         ("GET", "/equipe/modelos"): ("/equipe/modelos", None),
+        ("GET", "/equipe/mensagens-paradas"): (
+            "/equipe/mensagens-paradas?topico=billing.commands.v1.dlq",
+            None,
+        ),
         ("GET", "/equipe/modelos/{template}"): ("/equipe/modelos/invoice-issued", None),
         ("GET", "/equipe/modelos/{template}/{locale}.html"): (
             "/equipe/modelos/invoice-issued/en.html",

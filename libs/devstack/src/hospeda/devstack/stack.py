@@ -101,6 +101,7 @@ class Stack:
         data_dir: Path | None = None,
         echo: bool = True,
         metrics_base_port: int | None = None,
+        instances: dict[str, int] | None = None,
     ) -> None:
         self.root = root
         self.data_dir = data_dir or root / ".hospeda"
@@ -109,6 +110,9 @@ class Stack:
         self.database_urls = database_urls
         self.echo = echo
         self.metrics_base_port = metrics_base_port
+        # processes per service (default 1): the extra ones, `billing-2` …, share its
+        # database and consumer groups; they serve no webhook ingress (one port)
+        self.instances = instances or {}
         self.output: dict[str, list[str]] = {}
         self.links: dict[str, str] = {}
         self.metrics_ports: dict[str, int] = {}
@@ -180,14 +184,19 @@ class Stack:
 
     async def specs(self, env: dict[str, str]) -> list[ProcessSpec]:
         python = sys.executable
-        specs = [
-            ProcessSpec(
-                name,
-                [python, "-m", f"hospeda.{name}"],
-                {**env, **await self.database_env(name), **self.metrics_env(name)},
-            )
-            for name in SERVICES
-        ]
+        specs = []
+        for name in SERVICES:
+            database = await self.database_env(name)
+            for n in range(1, self.instances.get(name, 1) + 1):
+                label = name if n == 1 else f"{name}-{n}"
+                extra = {} if n == 1 else {"BILLING_WEBHOOK_PORT": "0"}
+                specs.append(
+                    ProcessSpec(
+                        label,
+                        [python, "-m", f"hospeda.{name}"],
+                        {**env, **database, **self.metrics_env(label), **extra},
+                    )
+                )
         specs.append(
             ProcessSpec(
                 "gateway",

@@ -35,7 +35,7 @@ from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import typer
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
@@ -368,33 +368,7 @@ def jobs_cancel(
 
 async def read_all(p: Platform, topic: str) -> list[ConsumerRecord[Any, Any]]:
     """Every record of ``topic`` now, by partition and offset (no group: no wait)."""
-    offsets = await p.offsets()
-    partitions = await offsets.partitions([topic])
-    ends = await offsets.end_offsets(partitions)
-    wanted = [tp for tp in partitions if ends[tp] > 0]
-    if not wanted:
-        return []
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=p.bootstrap, enable_auto_commit=False, **p.options
-    )
-    await consumer.start()
-    records: list[ConsumerRecord[Any, Any]] = []
-    try:
-        consumer.assign(wanted)
-        await consumer.seek_to_beginning(*wanted)
-        remaining = set(wanted)
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, items in batch.items():
-                records.extend(items)
-                if items and items[-1].offset >= ends[tp] - 1:
-                    remaining.discard(tp)
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-    finally:
-        await consumer.stop()
-    return sorted(records, key=lambda r: (r.partition, r.offset))
+    return await (await p.offsets()).records(topic)
 
 
 def _headers(record: ConsumerRecord[Any, Any]) -> dict[str, str]:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 
@@ -104,13 +104,26 @@ class Offsets:
     async def partitions(self, topics: Iterable[str]) -> list[TopicPartition]:
         assert self.consumer is not None
         found: list[TopicPartition] = []
+        refreshed = False
         for topic in topics:
             parts = self.consumer.partitions_for_topic(topic)
-            if parts is None:
+            if parts is None and not refreshed:  # once per call, not once per unknown topic
                 await self.consumer._client.force_metadata_update()
-                parts = self.consumer.partitions_for_topic(topic) or set()
-            found += [TopicPartition(topic, p) for p in sorted(parts)]
+                refreshed = True
+                parts = self.consumer.partitions_for_topic(topic)
+            found += [TopicPartition(topic, p) for p in sorted(parts or ())]
         return found
+
+    async def sizes(self, topics: Iterable[str]) -> dict[str, int]:
+        """Messages held by each of ``topics`` (0 for one that does not exist)."""
+        names = list(topics)
+        partitions = await self.partitions(names)
+        ends = await self.end_offsets(partitions)
+        starts = await self.beginning_offsets(partitions)
+        held = dict.fromkeys(names, 0)
+        for tp in partitions:
+            held[tp.topic] += ends[tp] - starts.get(tp, 0)
+        return held
 
     async def end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         assert self.consumer is not None
@@ -128,6 +141,40 @@ class Offsets:
         ends = await self.end_offsets(partitions)
         starts = await self.beginning_offsets(partitions)
         return sum(ends[p] - starts.get(p, 0) for p in partitions)
+
+    async def records(self, topic: str) -> list[ConsumerRecord[Any, Any]]:
+        """Every record ``topic`` holds now, by partition and offset (a consumer of
+        its own, assigned, joining no group: nothing waits, nothing is committed).
+        For small topics: dead letters, not the event streams."""
+        partitions = await self.partitions([topic])
+        ends = await self.end_offsets(partitions)
+        wanted = [tp for tp in partitions if ends[tp] > 0]
+        if not wanted:
+            return []
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id="hospeda-reader",
+            enable_auto_commit=False,
+            **self.client_options,
+        )
+        await reader.start()
+        found: list[ConsumerRecord[Any, Any]] = []
+        try:
+            reader.assign(wanted)
+            await reader.seek_to_beginning(*wanted)
+            remaining = set(wanted)
+            while remaining:
+                batch = await reader.getmany(*remaining, timeout_ms=1000)
+                for tp, items in batch.items():
+                    found.extend(items)
+                    if items and items[-1].offset >= ends[tp] - 1:
+                        remaining.discard(tp)
+                for tp in list(remaining):
+                    if await reader.position(tp) >= ends[tp]:
+                        remaining.discard(tp)
+        finally:
+            await reader.stop()
+        return sorted(found, key=lambda r: (r.partition, r.offset))
 
     async def group_lag(self, group: str, topics: Iterable[str]) -> GroupLag:
         """The lag of ``group`` on ``topics``.

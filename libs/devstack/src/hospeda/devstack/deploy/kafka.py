@@ -152,6 +152,8 @@ def _service_acls(service: str) -> list[Acl]:
         # its reply topic (created at start-up), read by a consumer without a group
         acls.append(Acl("topic", REPLY_PREFIX, "prefix", ("Create", "Describe", "Read")))
         acls.append(Acl("group", "gateway.", "prefix", ("Read",)))
+        # the staff console lists dead letters (never their payloads); re-driving is the CLI's
+        reads |= {t.dlq for t in TOPICS}
     else:
         reads.add(QUERY_TOPICS[service].name)
         writes |= {f"{service}.job.v1", f"{service}.job.v1.dlq"}

@@ -2,7 +2,8 @@
 billing → provisioning → dns → notify and back), the companies (search, detail
 with their people, and acting on one with a reason: the audited acting flow of
 ``/api/v1/staff/acting``), every notification template previewed in both
-languages with sample data, the provisioning jobs of
+languages with sample data, the dead letters of every topic (what, from where,
+why; never the message itself), the provisioning jobs of
 every company by state (the ones that gave up first), each with its step log,
 retried or cancelled from here (operators and superadmins), and the audit log's
 integrity check (the audit service's ``log.verify``, what ``hospeda audit
@@ -10,6 +11,8 @@ verify`` runs)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 from uuid import UUID
@@ -19,15 +22,17 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from hospeda.contracts.jobs import CancelJob, RetryJob
-from hospeda.contracts.topics import PROVISIONING_COMMANDS
+from hospeda.contracts.topics import PROVISIONING_COMMANDS, TOPICS
 from hospeda.gateway.api import ApiRoute, allow, decode_cursor, page_of
 from hospeda.gateway.context import RequestContext
-from hospeda.gateway.deps import CompaniesDep, ForwardDep, StaffDep
+from hospeda.gateway.deps import CompaniesDep, ForwardDep, SettingsDep, StaffDep
 from hospeda.gateway.permissions import Permission as P
 from hospeda.gateway.problems import ApiError
 from hospeda.gateway.schemas.provisioning import JobCancelIn
 from hospeda.gateway.schemas.staff import ActOnCompany
 from hospeda.gateway.web.render import english, field_errors, form_of, page, redirect
+from hospeda.runtime import lag
+from hospeda.runtime.broker import kafka_client_options
 
 router = APIRouter(include_in_schema=False, route_class=ApiRoute)
 
@@ -166,6 +171,60 @@ async def template_html(
     html = str((preview.get(locale) or {}).get("html") or "")
     headers = {"Content-Security-Policy": EMAIL_PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"}
     return HTMLResponse(html, headers=headers)
+
+
+# --- dead letters ------------------------------------------------------------------------------
+
+DEAD_LETTER_TOPICS = {t.dlq: t for t in TOPICS}
+SHOWN_DEAD_LETTERS = 200
+
+
+@router.get("/equipe/mensagens-paradas")
+async def dead_letters(
+    ctx: Annotated[RequestContext, allow(P.STAFF_JOBS)],
+    settings: SettingsDep,
+    topico: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """Each topic's dead letters (messages a consumer could not handle) and, for one
+    topic, each of them: its type, where it came from, when and why. The messages
+    themselves are not shown (they carry customers' data); `hospeda dlq show` and
+    `hospeda dlq redrive` act on them, as the page says."""
+    if topico and topico not in DEAD_LETTER_TOPICS:
+        raise ApiError("not_found", 404)
+    offsets = lag.Offsets(settings.kafka_bootstrap_servers, kafka_client_options(settings))
+    await offsets.start()
+    try:
+        sizes = await offsets.sizes(DEAD_LETTER_TOPICS)
+        records = (await offsets.records(topico))[-SHOWN_DEAD_LETTERS:] if topico else []
+    finally:
+        await offsets.stop()
+    parked = [_dead_letter(r) for r in records]
+    return page(
+        ctx.request,
+        "equipe_mensagens.html",
+        ctx,
+        sizes=sorted(((n, c) for n, c in sizes.items() if c), key=lambda item: -item[1]),
+        topic=topico,
+        parked=parked,
+    )
+
+
+def _dead_letter(record: Any) -> dict[str, str]:
+    headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+    kind = headers.get("type", "")
+    if not kind:  # an envelope names its type; anything else is shown as unknown
+        with contextlib.suppress(ValueError, AttributeError, TypeError):
+            kind = str(json.loads(record.value).get("type", ""))
+    return {
+        "ref": f"{record.partition}:{record.offset}",
+        "type": kind or "?",
+        "origin": f"{headers.get('x-dlq-original-topic', '?')}"
+        f"[{headers.get('x-dlq-original-partition', '?')}]"
+        f"@{headers.get('x-dlq-original-offset', '?')}",
+        "group": headers.get("x-dlq-consumer-group", ""),
+        "at": headers.get("x-dlq-at", ""),
+        "reason": headers.get("x-dlq-reason", "")[:500],
+    }
 
 
 # --- jobs -------------------------------------------------------------------------------------
