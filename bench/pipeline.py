@@ -233,7 +233,9 @@ def _whm_simulator(port: int, token: str) -> subprocess.Popen[bytes]:
 
 
 @contextlib.asynccontextmanager
-async def _platform(admin_url: str | None, tmp: Path, instances: int) -> AsyncIterator[str]:
+async def _platform(
+    admin_url: str | None, tmp: Path, instances: int
+) -> AsyncIterator[tuple[str, Stack]]:
     """The whole platform; ``instances`` processes of billing and provisioning."""
     token = new_id().hex
     ports = [free_port() for _ in range(WHM_SERVERS)]
@@ -291,7 +293,7 @@ async def _platform(admin_url: str | None, tmp: Path, instances: int) -> AsyncIt
                 else:
                     os.environ["PROVISIONING_WHM_SERVERS"] = before
             try:
-                yield bootstrap
+                yield bootstrap, platform
             finally:
                 await platform.stop()
     finally:
@@ -453,6 +455,19 @@ def _breakdown(records: list[dict[str, Seen]], label: str) -> None:
         print(f"{shown:<88}{f['p50']:>7.0f} {f['p90']:>7.0f} {f['max']:>7.0f}{extra}", flush=True)
 
 
+def _who_worked(platform: Stack) -> None:
+    """Jobs each process ran (its "job <kind> <id> attempt <n>: done" lines,
+    warm-up included): whether the second processes took a share."""
+    for name, lines in sorted(platform.output.items()):
+        done = Counter(
+            line.split(" job ", 1)[1].split()[0]
+            for line in lines
+            if " job " in line and line.rstrip().endswith(": done")
+        )
+        if name.startswith(("billing", "provisioning")):
+            print(f"  jobs run by {name}: {dict(done)}", flush=True)
+
+
 def _steps(watcher: Watcher) -> None:
     print("  job steps (ms, median of each step's own duration_ms):")
     for name, samples in sorted(watcher.steps.items()):
@@ -483,7 +498,7 @@ async def everything(report: Report, admin_url: str | None, tmp: Path) -> None:
     """100 orders paid one at a time and at once, with 1 and 2 processes of
     billing and provisioning."""
     for instances in INSTANCES:
-        async with _platform(admin_url, tmp, instances) as bootstrap:
+        async with _platform(admin_url, tmp, instances) as (bootstrap, platform):
             watcher = Watcher(bootstrap)
             producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
             await producer.start()
@@ -510,5 +525,6 @@ async def everything(report: Report, admin_url: str | None, tmp: Path) -> None:
                     done = await _at_once(shop, watcher, ORDERS)
                     _summarise(report, watcher, done, f"{ORDERS} at once, {procs}")
                     _steps(watcher)
+                    _who_worked(platform)
             finally:
                 await producer.stop()

@@ -393,6 +393,35 @@ async def test_staff_find_a_company_and_act_on_it_with_a_reason(harness: Harness
     assert (await owner.browser.get(f"/equipe/empresas/{owner.company_id}")).status_code == 403
 
 
+async def test_the_api_reference_renders_in_chromium_from_this_origin(
+    harness: Harness, chromium: Any
+) -> None:
+    """Swagger UI reads the gateway's OpenAPI 3.1 document (an older bundle said it
+    had "no valid version field"), under the pages' CSP, loading nothing from elsewhere."""
+    context = await chromium.new_context(base_url=harness.url, locale="pt-BR")
+    page = await context.new_page()
+    problems: list[str] = []
+    elsewhere: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on(
+        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
+    page.on(
+        "request",
+        lambda r: elsewhere.append(r.url) if not r.url.startswith((harness.url, "data:")) else None,
+    )
+    try:
+        await page.goto("/docs")
+        title = page.locator(".swagger-ui .info .title")
+        await title.wait_for(timeout=20_000)
+        assert "Hospeda API" in await title.inner_text()
+        assert await page.locator(".opblock").count() > 50  # the operations are listed
+        assert problems == [] and elsewhere == [], (problems, elsewhere)
+    finally:
+        await context.close()
+
+
 async def test_the_staff_console_in_chromium(harness: Harness, chromium: Any) -> None:
     """The console's pages as an operator's browser shows them (screenshots), with
     nothing refused by the pages' Content-Security-Policy."""

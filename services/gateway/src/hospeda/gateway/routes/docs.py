@@ -1,6 +1,7 @@
-"""The API reference at ``/docs``: Swagger UI from the ``swagger-ui-bundle`` package
-installed with the gateway, served from this origin — nothing from a CDN, and no
-inline script (the page's CSP allows only the app's own files).
+"""The API reference at ``/docs``: Swagger UI 5 (it reads OpenAPI 3.1) from the
+``fastapi-offline`` package installed with the gateway, served from this origin —
+nothing from a CDN, and no inline script (the page's CSP allows only the app's own
+files).
 
 For partners who subscribe to the platform's topics: ``/docs/eventos`` (the
 topics, their keys and message types, and how to subscribe), the AsyncAPI
@@ -12,11 +13,11 @@ from __future__ import annotations
 import functools
 import html
 import json
+from importlib.resources import files
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from hospeda.contracts.registry import MESSAGE_TYPES
 from hospeda.contracts.schema import asyncapi_document, message_schema, schema_file_name
@@ -32,6 +33,7 @@ router = APIRouter(include_in_schema=False, route_class=ApiRoute, dependencies=[
 PAGE = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Hospeda API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="/static/img/hospeda.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{ASSETS}/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="{ASSETS}/swagger-ui-bundle.js"></script>
@@ -160,4 +162,5 @@ session.timeout.ms=6000.</span></li>
 def install(app: FastAPI) -> None:
     """The reference page and its files (FastAPI's own ``/docs`` and ``/redoc`` are off)."""
     app.include_router(router)
-    app.mount(ASSETS, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+    swagger_ui = files("fastapi_offline") / "static"
+    app.mount(ASSETS, StaticFiles(directory=str(swagger_ui)), name="swagger-ui")
