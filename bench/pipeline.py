@@ -108,8 +108,8 @@ CHAIN = (
     "provisioning job.started create-account",
     "provisioning.service.activated",
     "dns.create_zone",
-    "dns job.queued",
-    "dns job.started",
+    "dns job.queued create-zone",
+    "dns job.started create-zone",
     "dns.zone.created",
 )
 START, ACTIVE, ZONE = (
@@ -187,8 +187,7 @@ class Watcher:
                 self.steps[f"{service} {kind}: {step}"].append(payload.duration_ms)
             if envelope.type == "job.step_started":
                 name = "job.started"
-            suffix = "" if service == "dns" else f" {kind}"
-            name = f"{service} {name}{suffix}"
+            name = f"{service} {name} {kind}"
         record = self.orders[company]
         if name not in record or envelope.occurred_at < record[name].occurred:
             record[name] = Seen(envelope.occurred_at, published, envelope)
