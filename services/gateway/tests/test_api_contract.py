@@ -30,6 +30,14 @@ from hospeda.gateway.app import create_app
 from hospeda.gateway.permissions import Permission, StaffRole
 
 EXAMPLES = int(os.environ.get("HOSPEDA_SCHEMATHESIS_EXAMPLES", "6"))
+# the same examples every run (derandomized), no example database, no deadline
+FUZZING = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 # --- a route must say what it needs ---------------------------------------------------------
@@ -342,13 +350,7 @@ def test_no_input_makes_the_server_fail(
             for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
         )
 
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )
+        @FUZZING
         @given(case=strategy)
         def call(case: Any) -> None:
             response = case.call(base_url=harness.url, headers=headers, session=http, timeout=20)
@@ -382,13 +384,7 @@ def test_every_answer_is_one_the_document_promises(
     http = requests.Session()
 
     def check(operation: Any, who: str, headers: dict[str, str]) -> None:
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )
+        @FUZZING
         @given(case=operation.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE))
         def call(case: Any) -> None:
             response = case.call(base_url=harness.url, headers=headers, session=http, timeout=20)

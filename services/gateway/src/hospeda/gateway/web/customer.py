@@ -483,16 +483,27 @@ async def pay(
             errors = _refusal(exc, en)
         else:
             return redirect(f"/app/faturas/{invoice_id}?ok=paying#pagamento")
+    return await _invoice_again(ctx, forward, settings, invoice_id, errors=errors)
+
+
+async def _invoice_again(
+    ctx: RequestContext,
+    forward: ForwardDep,
+    settings: GatewaySettings,
+    invoice_id: UUID,
+    **values: Any,
+) -> Response:
+    """The invoice page again, as it is now, with what was wrong in a form (422)."""
     item = await forward.get(ctx, BILLING, "invoices.get", invoice_id=invoice_id)
     return _show(
-        request,
+        ctx.request,
         ctx,
         "fatura.html",
         status=422,
         invoice=item,
         pending=None,
-        errors=errors,
         pix_method=settings.pix_method,
+        **values,
     )
 
 
@@ -539,17 +550,13 @@ async def adjust(
             errors = _refusal(exc, en)
         else:
             return redirect(f"/app/faturas/{invoice_id}?ok=adjusted")
-    item = await forward.get(ctx, BILLING, "invoices.get", invoice_id=invoice_id)
-    return _show(
-        request,
+    return await _invoice_again(
         ctx,
-        "fatura.html",
-        status=422,
-        invoice=item,
-        pending=None,
+        forward,
+        settings,
+        invoice_id,
         adjust_errors={action: errors},
         adjust_form={action: form},
-        pix_method=settings.pix_method,
     )
 
 
