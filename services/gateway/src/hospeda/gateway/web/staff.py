@@ -1,13 +1,15 @@
-"""The staff console, for staff only: the pipeline probe (a message through
-billing → provisioning → dns → notify and back), the companies (search, detail
-with their people, and acting on one with a reason: the audited acting flow of
-``/api/v1/staff/acting``), every notification template previewed in both
-languages with sample data, the dead letters of every topic (what, from where,
-why; never the message itself), the provisioning jobs of
-every company by state (the ones that gave up first), each with its step log,
-retried or cancelled from here (operators and superadmins), and the audit log's
-integrity check (the audit service's ``log.verify``, what ``hospeda audit
-verify`` runs)."""
+"""The staff console (``/equipe``), for staff only:
+
+- the pipeline probe: a message through billing → provisioning → dns → notify and back;
+- companies: search, their people, and acting on one with a reason (the audited
+  acting flow of ``/api/v1/staff/acting``);
+- notification templates, previewed in both languages with sample data;
+- dead letters of every topic: what, from where, why — never the message itself;
+- provisioning jobs of every company by state, each with its step log, retried or
+  cancelled here (operators and superadmins);
+- the audit log's integrity check (the audit service's ``log.verify``, what
+  ``hospeda audit verify`` runs).
+"""
 
 from __future__ import annotations
 
