@@ -135,13 +135,6 @@ class Offsets:
         assert self.consumer is not None
         return dict(await self.consumer.beginning_offsets(partitions)) if partitions else {}
 
-    async def size(self, topic: str) -> int:
-        """Messages held by ``topic`` (end minus beginning, over its partitions)."""
-        partitions = await self.partitions([topic])
-        ends = await self.end_offsets(partitions)
-        starts = await self.beginning_offsets(partitions)
-        return sum(ends[p] - starts.get(p, 0) for p in partitions)
-
     async def records(self, topic: str) -> list[ConsumerRecord[Any, Any]]:
         """Every record ``topic`` holds now, by partition and offset (a consumer of
         its own, assigned, joining no group: nothing waits, nothing is committed).

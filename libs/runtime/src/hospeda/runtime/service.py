@@ -182,8 +182,9 @@ class ServiceRuntime:
         group = await offsets.group_lag(self.consumer.group_id, topics)
         for topic, behind in group.by_topic().items():
             metrics.CONSUMER_LAG.labels(self.service, group.group, topic).set(behind)
+        parked = await offsets.sizes(f"{topic}.dlq" for topic in topics)  # one round trip each
         for topic in topics:
-            metrics.DLQ_MESSAGES.labels(self.service, topic).set(await offsets.size(f"{topic}.dlq"))
+            metrics.DLQ_MESSAGES.labels(self.service, topic).set(parked[f"{topic}.dlq"])
 
     async def migrate(self) -> None:
         """Bring this service's database schema up to date, and nothing else

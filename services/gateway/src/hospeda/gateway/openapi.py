@@ -103,27 +103,32 @@ def breaking(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return problems
 
 
-def check(baseline: Path = BASELINE) -> list[str]:
-    """Problems with the committed document: breaking changes first, then staleness."""
-    current = document()
+def _problems(baseline: Path, current: dict[str, Any]) -> list[str]:
+    """Breaking changes of ``current`` against the committed document, then staleness."""
     if not baseline.exists():
         return [f"{baseline.name}: missing (run `make contracts`)"]
-    committed = json.loads(baseline.read_text())
+    committed = baseline.read_text()
     problems = [
         f"{baseline.name}: breaking change {c} — add a new route beside it instead"
-        for c in breaking(committed, current)
+        for c in breaking(json.loads(committed), current)
     ]
-    if baseline.read_text() != _rendered(current):
+    if committed != _rendered(current):
         problems.append(f"{baseline.name}: stale (run `make contracts`)")
     return problems
 
 
+def check(baseline: Path = BASELINE) -> list[str]:
+    """Problems with the committed document: breaking changes first, then staleness."""
+    return _problems(baseline, document())
+
+
 def write(baseline: Path = BASELINE) -> list[str]:
     """Regenerate the document; refuses (and writes nothing) on a breaking change."""
-    refused = [p for p in check(baseline) if "stale" not in p and "missing" not in p]
+    current = document()
+    refused = [p for p in _problems(baseline, current) if "stale" not in p and "missing" not in p]
     if refused:
         return refused
-    baseline.write_text(_rendered(document()))
+    baseline.write_text(_rendered(current))
     return []
 
 
